@@ -1,0 +1,116 @@
+/**
+ * The one error hierarchy. Everything below http/ throws these; http/error-middleware.ts is the only
+ * place that turns them into a status and OpenAI's `{"error":{message,type,param,code}}` body.
+ */
+export interface OpenAIErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+    readonly param: string | null = null,
+    readonly code: string | null = null,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+
+  toBody(): OpenAIErrorBody {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+}
+
+export class InvalidRequestError extends ApiError {
+  constructor(message: string, param: string | null = null, code: string | null = null) {
+    super(400, "invalid_request_error", message, param, code);
+  }
+}
+
+/** A sampling or request field the chosen backend cannot honour: never silently dropped. */
+export class UnsupportedFieldError extends InvalidRequestError {
+  constructor(field: string, backend: string, why = "") {
+    super(`'${field}' is not supported by the ${backend} backend${why ? `: ${why}` : ""}`, field, "unsupported_parameter");
+  }
+}
+
+export class ContextLengthExceededError extends InvalidRequestError {
+  constructor(message: string, param = "messages") {
+    super(message, param, "context_length_exceeded");
+  }
+}
+
+export class NotFoundError extends ApiError {
+  constructor(message: string, param: string | null = null, code: string | null = null) {
+    super(404, "invalid_request_error", message, param, code);
+  }
+}
+
+export class ModelNotFoundError extends NotFoundError {
+  constructor(message: string) {
+    super(message, "model", "model_not_found");
+  }
+}
+
+export class PayloadTooLargeError extends ApiError {
+  constructor(limitBytes: number) {
+    super(413, "invalid_request_error", `Request body is larger than the ${limitBytes}-byte limit`, null, "request_too_large");
+  }
+}
+
+export class UnsupportedMediaTypeError extends ApiError {
+  constructor(contentType: string | undefined, expected: string[]) {
+    super(
+      415,
+      "invalid_request_error",
+      `Unsupported content type '${contentType ?? "(none)"}'; send ${expected.join(" or ")}`,
+      null,
+      "unsupported_media_type",
+    );
+  }
+}
+
+export class NotImplementedError extends ApiError {
+  constructor(operationId: string) {
+    super(501, "not_implemented", `${operationId} is not implemented by this server`, null, "not_implemented");
+  }
+}
+
+export class RateLimitError extends ApiError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super(429, "rate_limit_error", message, null, "rate_limit_exceeded", { "Retry-After": String(retryAfterSeconds) });
+  }
+}
+
+export class UpstreamError extends ApiError {
+  constructor(status: number, message: string, code = "upstream_error", type = "upstream_error") {
+    super(status, type, message, null, code);
+  }
+}
+
+export class GatewayTimeoutError extends ApiError {
+  constructor(message: string) {
+    super(504, "timeout_error", message, null, "upstream_timeout");
+  }
+}
+
+export class ServiceUnavailableError extends ApiError {
+  constructor(message: string, code = "service_unavailable") {
+    super(503, "server_error", message, null, code);
+  }
+}
+
+/** Work stopped because the client went away; nothing is sent. */
+export class ClientAbortError extends Error {
+  constructor() {
+    super("client disconnected");
+    this.name = "ClientAbortError";
+  }
+}
+
+export function internalError(requestId: string): ApiError {
+  return new ApiError(500, "server_error", `The server had an error while processing your request (request id ${requestId})`, null, "internal_error");
+}

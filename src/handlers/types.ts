@@ -1,0 +1,27 @@
+import type { Logger } from "pino";
+import type { Services } from "../services.js";
+
+/** What a handler receives: no express objects, so handlers stay testable and transport-free. */
+export interface HandlerCall {
+  operationId: string;
+  /** The validated body: what the client sent plus the spec's defaults (the validator injects them). */
+  body: any;
+  /** Exactly what the client sent, before validation added defaults. */
+  clientBody: any;
+  params: Record<string, string>;
+  query: Record<string, unknown>;
+  /** Aborted when the client disconnects. */
+  signal: AbortSignal;
+  requestId: string;
+  services: Services;
+  log: Logger;
+}
+
+export type HandlerResult =
+  | { kind: "json"; body: unknown; status?: number; headers?: Record<string, string> }
+  /** Each item is one `data:` event (an OpenAI chunk); the writer adds `data: [DONE]`. */
+  | { kind: "stream"; events: AsyncIterable<unknown>; headers?: Record<string, string> };
+
+export type Handler = (call: HandlerCall) => Promise<HandlerResult>;
+
+export const json = (body: unknown, headers?: Record<string, string>): HandlerResult => ({ kind: "json", body, headers });

@@ -1,0 +1,18 @@
+import type { RequestHandler } from "express";
+import * as OpenApiValidator from "express-openapi-validator";
+import { validationSubset, type SpecDocument } from "../spec/extended-spec.js";
+
+/** express-openapi-validator over just the implemented operations (see validationSubset). */
+export function createRequestValidator(spec: SpecDocument, operationIds: ReadonlySet<string>): RequestHandler[] {
+  return OpenApiValidator.middleware({
+    apiSpec: validationSubset(spec, operationIds) as never,
+    validateApiSpec: false,
+    validateRequests: { allowUnknownQueryParameters: true, allErrors: false },
+    validateResponses: false,
+    validateSecurity: false,
+    ignoreUndocumented: true,
+    fileUploader: false,
+    $refParser: { mode: "bundle" },
+  }) as RequestHandler[];
+}
+

@@ -1,0 +1,78 @@
+import fs from "node:fs";
+import path from "node:path";
+import { projectRoot } from "../paths.js";
+
+export type SpecDocument = Record<string, any>;
+
+let cached: SpecDocument | undefined;
+
+/** The generated extended spec (openapi/extended.json), parsed once per process; callers must not mutate it. */
+export function extendedSpec(): SpecDocument {
+  cached ??= JSON.parse(fs.readFileSync(extendedSpecPath(), "utf8")) as SpecDocument;
+  return cached;
+}
+
+export const extendedSpecPath = () => path.join(projectRoot(), "openapi/extended.json");
+
+/** Keys that document a schema without constraining it; the validator does not need them. */
+const DOC_ONLY_KEYS = new Set(["description", "summary", "example", "examples", "title", "externalDocs", "deprecated"]);
+/** Keys whose value is a map of names chosen by the spec author, not schema keywords. */
+const NAME_MAPS = new Set(["properties", "patternProperties", "$defs", "definitions", "mapping", "schemas", "responses", "paths"]);
+
+/** Keys whose value is data, copied as it is. */
+const VALUE_KEYS = new Set(["default", "const", "enum"]);
+
+/**
+ * The part of the spec the validator must see: the given operations and every component they
+ * reference, without documentation. express-openapi-validator walks its whole input at start-up,
+ * so a small input is a fast start.
+ */
+export function validationSubset(doc: SpecDocument, operationIds: ReadonlySet<string>): SpecDocument {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const [specPath, item] of Object.entries<Record<string, any>>(doc.paths)) {
+    for (const [method, op] of Object.entries<any>(item)) {
+      if (!operationIds.has(op?.operationId)) continue;
+      const pathOnly = specPath.split("?")[0];
+      paths[pathOnly] ??= {};
+      paths[pathOnly][method] = { operationId: op.operationId, parameters: op.parameters, requestBody: op.requestBody, responses: { default: { description: "any" } } };
+    }
+  }
+  const schemas: Record<string, unknown> = {};
+  const pending = collectRefs(paths);
+  while (pending.length > 0) {
+    const name = pending.pop()!;
+    if (name in schemas) continue;
+    const schema = doc.components.schemas[name];
+    if (schema === undefined) throw new Error(`unresolved schema reference: ${name}`);
+    schemas[name] = schema;
+    pending.push(...collectRefs(schema));
+  }
+  return stripDocs({ openapi: doc.openapi, info: { title: doc.info.title, version: doc.info.version }, servers: [{ url: "/v1" }], paths, components: { schemas } }) as SpecDocument;
+}
+
+function collectRefs(node: unknown, out: string[] = []): string[] {
+  if (Array.isArray(node)) for (const item of node) collectRefs(item, out);
+  else if (node && typeof node === "object") {
+    for (const [key, value] of Object.entries(node)) {
+      if (key === "$ref" && typeof value === "string" && value.startsWith("#/components/schemas/")) {
+        out.push(value.slice("#/components/schemas/".length).split("/")[0]);
+      } else collectRefs(value, out);
+    }
+  }
+  return out;
+}
+
+function stripDocs(node: unknown, isNameMap = false): unknown {
+  if (Array.isArray(node)) return node.map((item) => stripDocs(item));
+  if (!node || typeof node !== "object") return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (!isNameMap && (DOC_ONLY_KEYS.has(key) || key.startsWith("x-oai"))) continue;
+    if (!isNameMap && VALUE_KEYS.has(key)) {
+      out[key] = value;
+      continue;
+    }
+    out[key] = stripDocs(value, !isNameMap && NAME_MAPS.has(key));
+  }
+  return out;
+}

@@ -1,0 +1,84 @@
+/** Reads every operation of an OpenAPI document into the shape of src/generated/routes.ts. */
+export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
+
+export interface RouteSpec {
+  operationId: string;
+  method: HttpMethod;
+  /** The spec's path, as written (it may carry a fixed query such as `?beta=true`). */
+  specPath: string;
+  /** The express 5 path, relative to /v1. */
+  expressPath: string;
+  /** Query parameters the spec path fixes (`/responses?beta=true`). */
+  fixedQuery: Record<string, string>;
+  /** The component schema name of the JSON request body, or null. */
+  requestBodySchema: string | null;
+  requestContentTypes: string[];
+}
+
+const METHODS: HttpMethod[] = ["get", "post", "put", "patch", "delete"];
+
+type Json = Record<string, any>;
+
+export function buildRouteTable(doc: Json): RouteSpec[] {
+  const routes: RouteSpec[] = [];
+  for (const [specPath, item] of Object.entries(doc.paths as Json)) {
+    for (const method of METHODS) {
+      const op = (item as Json)[method];
+      if (!op) continue;
+      const [pathPart, query = ""] = specPath.split("?");
+      const content = op.requestBody?.content ?? {};
+      const ref: unknown = content["application/json"]?.schema?.$ref;
+      routes.push({
+        operationId: op.operationId,
+        method,
+        specPath,
+        expressPath: pathPart.replace(/\{([^}]+)\}/g, ":$1"),
+        fixedQuery: Object.fromEntries(new URLSearchParams(query)),
+        requestBodySchema: typeof ref === "string" ? ref.replace("#/components/schemas/", "") : null,
+        requestContentTypes: Object.keys(content),
+      });
+    }
+  }
+  return routes.sort(compareRoutes);
+}
+
+/**
+ * Express matches in mount order: a fixed segment must come before a parameter in the same place
+ * (`/responses/compact` before `/responses/:response_id`), and a fixed query before the bare path.
+ */
+function compareRoutes(a: RouteSpec, b: RouteSpec): number {
+  const sa = a.expressPath.split("/");
+  const sb = b.expressPath.split("/");
+  for (let i = 0; i < Math.min(sa.length, sb.length); i++) {
+    const pa = sa[i].startsWith(":");
+    const pb = sb[i].startsWith(":");
+    if (pa !== pb) return pa ? 1 : -1;
+    if (!pa && sa[i] !== sb[i]) return sa[i] < sb[i] ? -1 : 1;
+  }
+  if (sa.length !== sb.length) return sa.length - sb.length;
+  const qa = Object.keys(a.fixedQuery).length;
+  const qb = Object.keys(b.fixedQuery).length;
+  if (qa !== qb) return qb - qa;
+  return a.method < b.method ? -1 : a.method > b.method ? 1 : a.operationId < b.operationId ? -1 : 1;
+}
+
+export function renderRoutesModule(routes: RouteSpec[], header: string): string {
+  const lines = routes.map((r) => `  ${JSON.stringify(r)},`);
+  return `${header}
+export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
+
+export interface RouteSpec {
+  operationId: string;
+  method: HttpMethod;
+  specPath: string;
+  expressPath: string;
+  fixedQuery: Record<string, string>;
+  requestBodySchema: string | null;
+  requestContentTypes: string[];
+}
+
+export const routes: readonly RouteSpec[] = [
+${lines.join("\n")}
+];
+`;
+}
