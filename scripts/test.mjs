@@ -28,7 +28,8 @@ check(
   step("diff", "git", ["diff", "--exit-code", "--stat", "--", "openapi", "src/generated"]) &&
     spawnSync("git", ["status", "--porcelain", "--", "openapi", "src/generated"], { cwd: root }).stdout.toString().trim() === "",
 );
-check("type-check (src, test, bench)", step("tsc", "npx", ["tsc", "-p", "tsconfig.test.json"]));
+check("build (tsc)", step("build", "npm", ["run", "--silent", "build"]));
+check("type-check (src, test)", step("tsc", "npx", ["tsc", "-p", "tsconfig.test.json"]));
 
 const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "understudy-jest-")), "report.json");
 step("jest", "npx", ["jest", "--runInBand", "--json", `--outputFile=${report}`, ...process.argv.slice(2)], {

@@ -1,19 +1,67 @@
+import fs from "node:fs";
+import path from "node:path";
 import { Command } from "commander";
 import { createLogger } from "./logger.js";
 import { startServer } from "./http/server.js";
 import { VERSION } from "./version.js";
+import { ConfigStore } from "./config/store.js";
+import { ConfigError, formatProblem } from "./config/problems.js";
+import { loadConfig } from "./config/loader.js";
+import { catalogue, stableJson } from "./config/catalogue.js";
+import { projectRoot } from "./paths.js";
 
-export async function serve(opts: { host?: string; port?: string }): Promise<void> {
+const defaultConfigDir = () => process.env.UNDERSTUDY_CONFIG ?? path.join(projectRoot(), "config");
+
+export async function serve(opts: { host?: string; port?: string; config?: string }): Promise<void> {
   const log = createLogger();
   const host = opts.host ?? process.env.HOST ?? "127.0.0.1";
   const port = Number(opts.port ?? process.env.PORT ?? 8080);
   const bodyLimitBytes = process.env.UNDERSTUDY_BODY_LIMIT ? Number(process.env.UNDERSTUDY_BODY_LIMIT) : undefined;
-  const services = { startedAt: Date.now(), version: VERSION };
+  let config: ConfigStore;
+  try {
+    config = ConfigStore.open(opts.config ?? defaultConfigDir(), log);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`understudy: refusing to start: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  config.watch();
+  const services = { startedAt: Date.now(), version: VERSION, config };
   const running = await startServer({ host, port, log, services, bodyLimitBytes });
-  log.info({ url: running.url }, "understudy listening");
-  const stop = () => void running.close().then(() => process.exit(0));
+  log.info({ url: running.url, config: config.dir, models: config.current().config.registrations.length }, "understudy listening");
+  void config.current().warm().catch((err) => log.error({ err }, "eager model load failed"));
+  const stop = () => {
+    config.close();
+    void running.close().then(() => process.exit(0));
+  };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+}
+
+function validateConfig(dir: string | undefined): void {
+  const loaded = loadConfig(dir ?? defaultConfigDir());
+  if (loaded.problems.length > 0) {
+    for (const p of loaded.problems) console.error(formatProblem(p));
+    console.error(`${loaded.problems.length} problem(s) in ${loaded.dir}`);
+    process.exit(1);
+  }
+  const models = loaded.registrations.map((r) => `${r.model} (${r.backend}; ${r.endpoints.join(", ")})`);
+  console.log(`${loaded.dir}: valid, revision ${loaded.revision}`);
+  console.log(`${loaded.registrations.length} model(s): ${models.join("; ") || "none"}`);
+  console.log(`${loaded.providers.length} provider(s)${loaded.providers.length ? `: ${loaded.providers.map((p) => p.id).join(", ")}` : ""}`);
+}
+
+function exportModels(opts: { config?: string; out?: string }): void {
+  const loaded = loadConfig(opts.config ?? defaultConfigDir());
+  if (loaded.problems.length > 0) {
+    for (const p of loaded.problems) console.error(formatProblem(p));
+    process.exit(1);
+  }
+  const text = stableJson(catalogue(loaded));
+  if (opts.out) fs.writeFileSync(opts.out, text);
+  else process.stdout.write(text);
 }
 
 export function buildCli(): Command {
@@ -23,7 +71,20 @@ export function buildCli(): Command {
     .description("serve the OpenAI API on HOST:PORT (default 127.0.0.1:8080)")
     .option("--host <host>", "interface to listen on (env HOST)")
     .option("--port <port>", "port to listen on (env PORT)")
+    .option("--config <dir>", "registration directory (env UNDERSTUDY_CONFIG, default ./config)")
     .action(serve);
+  program
+    .command("validate-config [dir]")
+    .description("check every file of a config directory; exit 1 listing every problem")
+    .action(validateConfig);
+  program
+    .command("models")
+    .description("the model catalogue")
+    .command("export")
+    .description("write the catalogue (models.json shape) deterministically")
+    .option("--config <dir>", "registration directory")
+    .option("--out <file>", "output file (default stdout)")
+    .action(exportModels);
   return program;
 }
 

@@ -1,7 +1,8 @@
-/**
- * What the handlers are given by the server: filled in as the registrations and backends land.
- */
+import type { ConfigStore } from "./config/store.js";
+
+/** What the handlers are given by the server. */
 export interface Services {
   startedAt: number;
   version: string;
+  config: ConfigStore;
 }

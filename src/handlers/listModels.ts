@@ -1,3 +1,5 @@
+import { modelObject } from "../config/catalogue.js";
 import { json, type Handler } from "./types.js";
 
-export const listModels: Handler = async () => json({ object: "list", data: [] });
+export const listModels: Handler = async (call) =>
+  json({ object: "list", data: call.services.config.current().config.registrations.map(modelObject) });

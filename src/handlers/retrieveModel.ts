@@ -1,6 +1,5 @@
-import { ModelNotFoundError } from "../errors.js";
-import type { Handler } from "./types.js";
+import { modelObject } from "../config/catalogue.js";
+import { json, type Handler } from "./types.js";
 
-export const retrieveModel: Handler = async (call) => {
-  throw new ModelNotFoundError(`The model '${call.params.model}' does not exist`);
-};
+/** Any name that resolves (alias, model ref, provider/model, upstream id) finds the model. */
+export const retrieveModel: Handler = async (call) => json(modelObject(call.services.config.current().resolve(call.params.model)));

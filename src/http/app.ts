@@ -11,6 +11,7 @@ import { errorMiddleware, sendError, toApiError } from "./error-middleware.js";
 import { writeSse } from "./sse.js";
 import { createRequestValidator } from "./validation.js";
 import { mountSpecRoutes } from "./spec-routes.js";
+import { catalogue, stableJson } from "../config/catalogue.js";
 
 export interface AppOptions {
   services: Services;
@@ -31,7 +32,11 @@ export function createApp(options: AppOptions): express.Express {
   app.use(assignRequestId);
 
   app.get("/health", (_req, res) => {
-    res.json({ status: "ok", version: services.version, uptime_s: Math.round((Date.now() - services.startedAt) / 1000) });
+    const config = services.config.health();
+    res.json({ status: config.status === "ok" ? "ok" : "degraded", version: services.version, uptime_s: Math.round((Date.now() - services.startedAt) / 1000), config });
+  });
+  app.get("/v1/models.json", (_req, res) => {
+    res.type("application/json").send(stableJson(catalogue(services.config.current().config)));
   });
   mountSpecRoutes(app);
 

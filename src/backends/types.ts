@@ -1,0 +1,81 @@
+/**
+ * The one interface every backend implements. Backends never import express: they take a merged,
+ * frozen OpenAI request and return an OpenAI-shaped result or an async iterable of OpenAI chunks.
+ */
+import type { Logger } from "pino";
+import type { components } from "../generated/openai.js";
+
+export type ChatRequest = components["schemas"]["CreateChatCompletionRequest"];
+export type ChatResponse = components["schemas"]["CreateChatCompletionResponse"];
+export type ChatChunk = components["schemas"]["CreateChatCompletionStreamResponse"];
+export type CompletionRequest = components["schemas"]["CreateCompletionRequest"];
+export type CompletionResponse = components["schemas"]["CreateCompletionResponse"];
+export type EmbeddingRequest = components["schemas"]["CreateEmbeddingRequest"];
+export type EmbeddingResponse = components["schemas"]["CreateEmbeddingResponse"];
+
+export type EndpointId = "createChatCompletion" | "createCompletion" | "createEmbedding";
+export const ENDPOINTS: readonly EndpointId[] = ["createChatCompletion", "createCompletion", "createEmbedding"];
+
+/** A JSON Schema (draft 2020-12) object. */
+export type JsonSchema = Record<string, unknown>;
+
+export interface Provider {
+  id: string;
+  display_name: string;
+  type: string;
+  api_version: string;
+  endpoints: readonly { url: string; api_key_env?: string; weight: number }[];
+  debug_connections: boolean;
+  [setting: string]: unknown;
+}
+
+/** What a backend is given for each call. */
+export interface CallContext {
+  /** The model name the client asked for: what it gets back in `model`. */
+  requestedModel: string;
+  signal: AbortSignal;
+  requestId: string;
+  log: Logger;
+  /** Response headers a backend wants sent (e.g. which upstream endpoint served). */
+  setHeader(name: string, value: string): void;
+}
+
+export type Streamed<T> = AsyncIterable<T>;
+
+export interface BackendInstance {
+  chat?(req: Readonly<ChatRequest>, ctx: CallContext): Promise<ChatResponse | Streamed<ChatChunk>>;
+  completion?(req: Readonly<CompletionRequest>, ctx: CallContext): Promise<CompletionResponse | Streamed<unknown>>;
+  embeddings?(req: Readonly<EmbeddingRequest>, ctx: CallContext): Promise<EmbeddingResponse>;
+  /** Loads heavy resources now (registrations with `load: eager`). */
+  warm?(): Promise<void>;
+  /** Called once the snapshot that created the instance is retired and idle. */
+  release?(): Promise<void>;
+}
+
+export interface CreateContext {
+  /** The registration's local_settings with paths already resolved. */
+  settings: Readonly<Record<string, unknown>>;
+  provider?: Provider;
+  log: Logger;
+}
+
+export interface SettingsCheckContext {
+  settings: Record<string, unknown>;
+  /** Resolves a path relative to the registration file and checks it stays under the model roots. */
+  resolvePath(field: string, value: string): string | undefined;
+  problem(field: string, message: string): void;
+  providers: ReadonlyMap<string, Provider>;
+}
+
+export interface BackendModule {
+  kind: string;
+  /** JSON Schema for `local_settings` (without `backend`), checked at load time. */
+  settingsSchema: JsonSchema;
+  /** Endpoints served when a registration does not list them. */
+  defaultEndpoints: readonly EndpointId[];
+  /** Upstream backends name a provider from providers.yaml. */
+  usesProvider: boolean;
+  /** Checks that need more than the schema (files exist, provider known, ...), and path resolution. */
+  checkSettings?(ctx: SettingsCheckContext): void;
+  create(ctx: CreateContext): BackendInstance;
+}

@@ -1,0 +1,60 @@
+/** The model catalogue: OpenAI's /v1/models shape, and the full models.json in the model-configuration shape. */
+import type { Registration } from "./registration.js";
+import type { LoadedConfig } from "./loader.js";
+
+export function modelObject(reg: Registration) {
+  return {
+    id: reg.model,
+    object: "model" as const,
+    created: reg.created,
+    owned_by: reg.owned_by,
+    display_name: reg.display_name,
+    context_window: reg.context_window ?? null,
+    max_output_tokens: reg.max_output_tokens ?? null,
+    capabilities: reg.capabilities,
+    status: reg.status,
+    aliases: reg.aliases,
+  };
+}
+
+export const SCHEMA_VERSION = "1.0";
+
+export function catalogue(config: Pick<LoadedConfig, "revision" | "registrations" | "providers" | "defaultModels">) {
+  const refOf = (name: string | undefined) => config.registrations.find((r) => r.model === name || r.aliases.includes(name ?? ""))?.model_ref ?? null;
+  return {
+    schema_version: SCHEMA_VERSION,
+    revision: config.revision,
+    providers: [
+      { id: "understudy", display_name: "Understudy (embedded)", type: "embedded", api_version: "v1" },
+      ...config.providers.map((p) => ({ id: p.id, display_name: p.display_name, type: p.type, api_version: p.api_version })),
+    ].sort((a, b) => (a.id < b.id ? -1 : 1)),
+    models: [...config.registrations]
+      .sort((a, b) => (a.model < b.model ? -1 : 1))
+      .map((r) => ({
+        model_ref: r.model_ref,
+        model_name: r.model,
+        display_name: r.display_name,
+        aliases: r.aliases,
+        capabilities: r.capabilities,
+        context_window: r.context_window ?? null,
+        max_output_tokens: r.max_output_tokens ?? null,
+        status: r.status,
+        endpoints: r.endpoints,
+      })),
+    default_models: {
+      chat: refOf(config.defaultModels.chat),
+      fast_chat: refOf(config.defaultModels.fast_chat),
+      code_completion: refOf(config.defaultModels.code_completion),
+    },
+  };
+}
+
+/** JSON with keys sorted at every level: the same config gives the same bytes. */
+export function stableJson(value: unknown): string {
+  const sortKeys = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sortKeys);
+    if (v && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+    return v;
+  };
+  return JSON.stringify(sortKeys(value), null, 2) + "\n";
+}

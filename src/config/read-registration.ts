@@ -1,0 +1,119 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { BackendModule, EndpointId, Provider } from "../backends/types.js";
+import { ENDPOINTS } from "../backends/types.js";
+import { deepFreeze } from "./merge.js";
+import type { ProblemSink } from "./problems.js";
+import { ENDPOINT_CAPABILITY, type Registration } from "./registration.js";
+import { partialBodyValidator } from "./request-schema.js";
+import { ajv } from "./config-ajv.js";
+
+export interface ReadContext {
+  root: string;
+  file: string;
+  rel: string;
+  mtime: number;
+  sink: ProblemSink;
+  providers: ReadonlyMap<string, Provider>;
+  backend(kind: string): BackendModule;
+}
+
+/** Roots a model file may live under: the config directory and UNDERSTUDY_MODELS. */
+export function modelRoots(configRoot: string): string[] {
+  const roots = [configRoot];
+  if (process.env.UNDERSTUDY_MODELS) roots.push(...process.env.UNDERSTUDY_MODELS.split(path.delimiter).filter(Boolean).map((r) => path.resolve(r)));
+  return roots.map((r) => (fs.existsSync(r) ? fs.realpathSync(r) : r));
+}
+
+function isInside(root: string, target: string): boolean {
+  const rel = path.relative(root, target);
+  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
+}
+
+function resolveModelPath(ctx: ReadContext, field: string, value: string): string | undefined {
+  let resolved = path.resolve(path.dirname(ctx.file), value);
+  if (fs.existsSync(resolved)) resolved = fs.realpathSync(resolved);
+  const roots = modelRoots(ctx.root);
+  if (!roots.some((root) => isInside(root, resolved))) {
+    ctx.sink.add(["local_settings", field], `path '${value}' is outside the allowed model roots (${roots.join(", ")}; set UNDERSTUDY_MODELS to add one)`);
+    return undefined;
+  }
+  return resolved;
+}
+
+/** request_defaults / request_overrides: per endpoint (`createChatCompletion: {...}`) or flat. */
+function readBodies(ctx: ReadContext, key: "request_defaults" | "request_overrides", raw: Record<string, unknown> | undefined, endpoints: readonly EndpointId[]) {
+  const out: Partial<Record<EndpointId, Record<string, unknown>>> = {};
+  if (!raw) return out;
+  const keys = Object.keys(raw);
+  const perEndpoint = keys.length > 0 && keys.every((k) => (ENDPOINTS as readonly string[]).includes(k));
+  if (perEndpoint) {
+    for (const [endpoint, body] of Object.entries(raw) as [EndpointId, Record<string, unknown>][]) {
+      if (!endpoints.includes(endpoint)) ctx.sink.add([key, endpoint], `this model does not serve ${endpoint}`);
+      else out[endpoint] = body;
+    }
+  } else {
+    const used = new Set<string>();
+    for (const endpoint of endpoints) {
+      const { fields } = partialBodyValidator(endpoint);
+      const picked = Object.fromEntries(Object.entries(raw).filter(([k]) => fields.has(k)));
+      Object.keys(picked).forEach((k) => used.add(k));
+      if (Object.keys(picked).length > 0) out[endpoint] = picked;
+    }
+    for (const k of keys.filter((k) => !used.has(k))) ctx.sink.add([key, k], `'${k}' is not a request field of any endpoint this model serves (${endpoints.join(", ")})`);
+  }
+  for (const [endpoint, body] of Object.entries(out) as [EndpointId, Record<string, unknown>][]) {
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      ctx.sink.add([key, endpoint], "must be a mapping of request fields");
+      continue;
+    }
+    const errors = partialBodyValidator(endpoint).validate(body);
+    const base = perEndpoint ? [key, endpoint] : [key];
+    for (const e of errors) ctx.sink.addAjv([{ ...e, message: `${e.message} (${endpoint} request schema)` }], base);
+  }
+  return out;
+}
+
+export function readRegistration(entry: Record<string, any>, ctx: ReadContext): Registration | undefined {
+  const before = ctx.sink.problems.length;
+  const r = entry.registration;
+  const { backend: kind, ...rawSettings } = entry.local_settings as Record<string, unknown>;
+  const module = ctx.backend(String(kind));
+  const validate = ajv.compile(module.settingsSchema);
+  if (!validate(rawSettings)) ctx.sink.addAjv(validate.errors ?? [], ["local_settings"]);
+  const settings: Record<string, unknown> = { ...rawSettings };
+  module.checkSettings?.({
+    settings,
+    providers: ctx.providers,
+    resolvePath: (field, value) => resolveModelPath(ctx, field, value),
+    problem: (field, message) => ctx.sink.add(["local_settings", ...field.split(".")], message),
+  });
+  const endpoints: EndpointId[] = r.endpoints ?? [...module.defaultEndpoints];
+  const unsupported = endpoints.filter((e) => !module.defaultEndpoints.includes(e));
+  if (unsupported.length > 0) ctx.sink.add(["registration", "endpoints"], `the ${kind} backend does not serve ${unsupported.join(", ")}`);
+  const defaults = readBodies(ctx, "request_defaults", entry.request_defaults, endpoints);
+  const overrides = readBodies(ctx, "request_overrides", entry.request_overrides, endpoints);
+  if (ctx.sink.problems.length > before) return undefined;
+  const provider = typeof settings.provider === "string" ? ctx.providers.get(settings.provider) : undefined;
+  return deepFreeze({
+    model: r.model,
+    endpoints,
+    aliases: r.aliases ?? [],
+    display_name: r.display_name ?? r.model,
+    context_window: r.context_window,
+    max_output_tokens: r.max_output_tokens,
+    capabilities: r.capabilities ?? endpoints.map((e) => ENDPOINT_CAPABILITY[e]),
+    status: r.status ?? "stable",
+    allow_debug: r.allow_debug === true,
+    backend: String(kind),
+    settings,
+    provider,
+    upstream_model: typeof settings.upstream_model === "string" ? settings.upstream_model : undefined,
+    model_ref: `${provider?.id ?? "understudy"}::${provider?.api_version ?? "v1"}::${r.model}`,
+    owned_by: provider?.id ?? "understudy",
+    defaults,
+    overrides,
+    file: ctx.rel,
+    created: ctx.mtime,
+  });
+}

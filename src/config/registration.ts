@@ -1,0 +1,40 @@
+/** The loaded, validated, immutable form of one registration. */
+import type { EndpointId, Provider } from "../backends/types.js";
+
+export interface Registration {
+  model: string;
+  endpoints: readonly EndpointId[];
+  aliases: readonly string[];
+  display_name: string;
+  context_window?: number;
+  max_output_tokens?: number;
+  capabilities: readonly string[];
+  status: "stable" | "beta" | "deprecated";
+  allow_debug: boolean;
+  backend: string;
+  /** local_settings without `backend`, paths resolved. */
+  settings: Readonly<Record<string, unknown>>;
+  provider?: Provider;
+  upstream_model?: string;
+  /** `provider::api_version::model` */
+  model_ref: string;
+  owned_by: string;
+  /** Per endpoint, already validated against the endpoint's request schema. */
+  defaults: Readonly<Partial<Record<EndpointId, Readonly<Record<string, unknown>>>>>;
+  overrides: Readonly<Partial<Record<EndpointId, Readonly<Record<string, unknown>>>>>;
+  /** Path relative to the config directory, and the unix time of the file's last change. */
+  file: string;
+  created: number;
+}
+
+export interface DefaultModels {
+  chat?: string;
+  fast_chat?: string;
+  code_completion?: string;
+}
+
+export const ENDPOINT_CAPABILITY: Record<EndpointId, string> = {
+  createChatCompletion: "chat",
+  createCompletion: "completion",
+  createEmbedding: "embeddings",
+};

@@ -1,0 +1,63 @@
+/**
+ * Model resolution, in order: exact registered name; alias; model ref `provider::api_version::model`;
+ * legacy `provider/model`; a bare upstream model id that exactly one registration uses.
+ */
+import type { EndpointId } from "../backends/types.js";
+import { InvalidRequestError, ModelNotFoundError } from "../errors.js";
+import type { Registration } from "./registration.js";
+
+export interface ModelIndex {
+  byName: ReadonlyMap<string, Registration>;
+  byAlias: ReadonlyMap<string, Registration>;
+  registrations: readonly Registration[];
+}
+
+export function buildIndex(registrations: readonly Registration[]): ModelIndex {
+  return {
+    byName: new Map(registrations.map((r) => [r.model, r])),
+    byAlias: new Map(registrations.flatMap((r) => r.aliases.map((a) => [a, r] as const))),
+    registrations,
+  };
+}
+
+export function findModel(index: ModelIndex, name: string): Registration | undefined {
+  const direct = index.byName.get(name) ?? index.byAlias.get(name);
+  if (direct) return direct;
+  if (name.includes("::")) return index.registrations.find((r) => r.model_ref === name);
+  const slash = name.indexOf("/");
+  if (slash > 0) {
+    const provider = name.slice(0, slash);
+    const model = name.slice(slash + 1);
+    const legacy = index.registrations.find((r) => r.owned_by === provider && (r.model === model || r.upstream_model === model));
+    if (legacy) return legacy;
+  }
+  const upstream = index.registrations.filter((r) => r.upstream_model === name);
+  return upstream.length === 1 ? upstream[0] : undefined;
+}
+
+const ENDPOINT_PATHS: Record<EndpointId, string> = {
+  createChatCompletion: "/v1/chat/completions",
+  createCompletion: "/v1/completions",
+  createEmbedding: "/v1/embeddings",
+};
+
+export function resolveModel(index: ModelIndex, name: string, endpoint?: EndpointId): Registration {
+  const reg = findModel(index, name);
+  if (!reg) {
+    const names = index.registrations.map((r) => r.model).sort();
+    const listed = names.slice(0, 10).join(", ");
+    const more = names.length > 10 ? ` (and ${names.length - 10} more)` : "";
+    throw new ModelNotFoundError(
+      `The model '${name}' does not exist. ${names.length > 0 ? `Available models: ${listed}${more}.` : "No models are registered."}`,
+    );
+  }
+  if (endpoint && !reg.endpoints.includes(endpoint)) {
+    const serves = reg.endpoints.map((e) => `${e} (${ENDPOINT_PATHS[e]})`).join(", ");
+    throw new InvalidRequestError(
+      `The model '${name}' is not registered for ${endpoint} (${ENDPOINT_PATHS[endpoint]}); it serves: ${serves}.`,
+      "model",
+      "model_not_supported",
+    );
+  }
+  return reg;
+}

@@ -1,0 +1,101 @@
+/** JSON Schemas for the files in the config directory, checked with ajv at load time. */
+import type { JsonSchema } from "../backends/types.js";
+import { ENDPOINTS } from "../backends/types.js";
+
+export const CAPABILITIES = ["chat", "completion", "code_completion", "embeddings", "tools", "json_schema", "vision"] as const;
+export const STATUSES = ["stable", "beta", "deprecated"] as const;
+
+const name = { type: "string", minLength: 1, pattern: "^[^\\s]+$" };
+
+export function registrationFileSchema(backendKinds: string[]): JsonSchema {
+  return {
+    type: "object",
+    additionalProperties: false,
+    required: ["registration", "local_settings"],
+    properties: {
+      registration: {
+        type: "object",
+        additionalProperties: false,
+        required: ["model"],
+        properties: {
+          model: name,
+          endpoints: { type: "array", minItems: 1, uniqueItems: true, items: { enum: [...ENDPOINTS] } },
+          aliases: { type: "array", uniqueItems: true, items: name },
+          display_name: { type: "string", minLength: 1 },
+          context_window: { type: "integer", minimum: 1 },
+          max_output_tokens: { type: "integer", minimum: 1 },
+          capabilities: { type: "array", uniqueItems: true, items: { enum: [...CAPABILITIES] } },
+          status: { enum: [...STATUSES] },
+          allow_debug: { type: "boolean" },
+        },
+      },
+      local_settings: {
+        type: "object",
+        required: ["backend"],
+        properties: { backend: { enum: backendKinds } },
+      },
+      request_defaults: { type: "object" },
+      request_overrides: { type: "object" },
+    },
+  };
+}
+
+export function providersFileSchema(upstreamKinds: string[]): JsonSchema {
+  return {
+    type: "array",
+    items: {
+      type: "object",
+      additionalProperties: false,
+      required: ["id", "type", "endpoints"],
+      properties: {
+        id: { type: "string", pattern: "^[a-zA-Z0-9_.-]+$" },
+        display_name: { type: "string" },
+        type: upstreamKinds.length > 0 ? { enum: upstreamKinds } : { not: {} },
+        api_version: { type: "string", minLength: 1 },
+        debug_connections: { type: "boolean" },
+        endpoints: {
+          type: "array",
+          minItems: 1,
+          items: {
+            type: "object",
+            additionalProperties: false,
+            required: ["url"],
+            properties: {
+              url: { type: "string", pattern: "^https?://" },
+              api_key_env: { type: "string", pattern: "^[A-Za-z_][A-Za-z0-9_]*$" },
+              weight: { type: "integer", minimum: 1 },
+            },
+          },
+        },
+        timeouts: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            connect_ms: { type: "integer", minimum: 1 },
+            first_byte_ms: { type: "integer", minimum: 1 },
+            idle_ms: { type: "integer", minimum: 1 },
+            total_ms: { type: "integer", minimum: 1 },
+          },
+        },
+        retry: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            attempts: { type: "integer", minimum: 1, maximum: 10 },
+            backoff_ms: { type: "integer", minimum: 0 },
+            max_backoff_ms: { type: "integer", minimum: 0 },
+            failures_before_cooldown: { type: "integer", minimum: 1 },
+            cooldown_ms: { type: "integer", minimum: 0 },
+          },
+        },
+        max_connections: { type: "integer", minimum: 1 },
+      },
+    },
+  };
+}
+
+export const defaultsFileSchema: JsonSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: { chat: name, fast_chat: name, code_completion: name },
+};

@@ -1,0 +1,66 @@
+/**
+ * The backend-independent path of chat, completion and embedding requests: resolve the model,
+ * merge the registration with what the client sent, call the backend, shape the result.
+ */
+import type { BackendInstance, CallContext, EndpointId } from "../backends/types.js";
+import { mergeRequest, rejectForbiddenKeys, deepFreeze } from "../config/merge.js";
+import type { Registration } from "../config/registration.js";
+import { InvalidRequestError } from "../errors.js";
+import type { HandlerCall, HandlerResult } from "./types.js";
+
+type Body = Record<string, unknown>;
+type Invoke = (backend: BackendInstance, request: Readonly<Body>, ctx: CallContext) => Promise<unknown> | undefined;
+
+const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> => typeof v === "object" && v !== null && Symbol.asyncIterator in v;
+
+/** Takes `debug` out of the extensions: the handler honours it, the backend never sees it. */
+function splitDebug(merged: Readonly<Body>, reg: Registration): { request: Readonly<Body>; debug: boolean } {
+  const ext = merged["x-localai-extensions"] as Body | undefined;
+  if (!ext || !("debug" in ext)) return { request: merged, debug: false };
+  const { debug, ...rest } = ext;
+  if (debug === true && !reg.allow_debug) {
+    throw new InvalidRequestError(`Debug output is not enabled for the model '${reg.model}' (set registration.allow_debug)`, "x-localai-extensions.debug", "debug_not_allowed");
+  }
+  const request: Body = { ...merged };
+  if (Object.keys(rest).length > 0) request["x-localai-extensions"] = rest;
+  else delete request["x-localai-extensions"];
+  return { request: deepFreeze(request), debug: debug === true };
+}
+
+async function* withDebugAndRelease(events: AsyncIterable<unknown>, debug: Body | undefined, leave: () => void): AsyncIterable<unknown> {
+  try {
+    let first = true;
+    for await (const event of events) {
+      yield first && debug ? { ...(event as Body), "x-localai-debug": debug } : event;
+      first = false;
+    }
+  } finally {
+    leave();
+  }
+}
+
+export async function runInference(call: HandlerCall, endpoint: EndpointId, invoke: Invoke): Promise<HandlerResult> {
+  const snapshot = call.services.config.current();
+  const leave = snapshot.enter();
+  try {
+    rejectForbiddenKeys(call.clientBody);
+    const requestedModel = String(call.clientBody.model);
+    const reg = snapshot.resolve(requestedModel, endpoint);
+    const merged = mergeRequest({ specDefaulted: call.body, defaults: reg.defaults[endpoint], client: call.clientBody, overrides: reg.overrides[endpoint] });
+    const { request, debug } = splitDebug(merged, reg);
+    const headers: Record<string, string> = {};
+    const ctx: CallContext = { requestedModel, signal: call.signal, requestId: call.requestId, log: call.log, setHeader: (k, v) => void (headers[k] = v) };
+    const pending = invoke(snapshot.backend(reg), request, ctx);
+    if (!pending) throw new InvalidRequestError(`The model '${requestedModel}' cannot serve ${endpoint}`, "model", "model_not_supported");
+    const result = await pending;
+    const debugEcho = debug ? { registration: reg.model, backend: reg.backend, request: merged } : undefined;
+    if (isAsyncIterable(result)) {
+      return { kind: "stream", events: withDebugAndRelease(result, debugEcho, leave), headers };
+    }
+    leave();
+    return { kind: "json", body: debugEcho ? { ...(result as Body), "x-localai-debug": debugEcho } : result, headers };
+  } catch (err) {
+    leave();
+    throw err;
+  }
+}

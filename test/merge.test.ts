@@ -1,0 +1,60 @@
+import { findForbiddenKey, mergeRequest, rejectForbiddenKeys } from "../src/config/merge.js";
+import { InvalidRequestError } from "../src/errors.js";
+
+describe("mergeRequest precedence: overrides > client > defaults > spec defaults", () => {
+  it("a client temperature of 0 beats a default of 0.7", () => {
+    const merged = mergeRequest({ specDefaulted: { temperature: 0 }, defaults: { temperature: 0.7 }, client: { temperature: 0 } });
+    expect(merged.temperature).toBe(0);
+  });
+
+  it("false and empty string sent by the client are values that win", () => {
+    const merged = mergeRequest({ defaults: { stream: true, user: "admin", logprobs: true }, client: { stream: false, user: "" } });
+    expect(merged).toEqual({ stream: false, user: "", logprobs: true });
+  });
+
+  it("a client null means not set: the registration default applies", () => {
+    expect(mergeRequest({ specDefaulted: { temperature: null }, defaults: { temperature: 0.7 }, client: { temperature: null } }).temperature).toBe(0.7);
+  });
+
+  it("an override beats the client", () => {
+    const merged = mergeRequest({ defaults: { max_tokens: 64 }, client: { max_tokens: 4096 }, overrides: { max_tokens: 256 } });
+    expect(merged.max_tokens).toBe(256);
+  });
+
+  it("spec defaults are the lowest layer", () => {
+    const merged = mergeRequest({ specDefaulted: { n: 1, temperature: 1 }, defaults: { temperature: 0.2 }, client: {} });
+    expect(merged).toEqual({ n: 1, temperature: 0.2 });
+  });
+
+  it("merges x-localai-extensions field by field; arrays replace", () => {
+    const merged = mergeRequest({
+      defaults: { "x-localai-extensions": { top_k: 40, min_p: 0.05 }, stop: ["a", "b"] },
+      client: { "x-localai-extensions": { top_k: 0 }, stop: ["c"] },
+      overrides: { "x-localai-extensions": { repeat_penalty: 1.1 } },
+    });
+    expect(merged).toEqual({ "x-localai-extensions": { top_k: 0, min_p: 0.05, repeat_penalty: 1.1 }, stop: ["c"] });
+  });
+
+  it("returns a deeply frozen object and leaves its inputs alone", () => {
+    const defaults = { "x-localai-extensions": { top_k: 40 } };
+    const merged = mergeRequest({ defaults, client: { messages: [{ role: "user", content: "hi" }] } }) as any;
+    expect(Object.isFrozen(merged)).toBe(true);
+    expect(Object.isFrozen(merged["x-localai-extensions"])).toBe(true);
+    expect(Object.isFrozen(merged.messages[0])).toBe(true);
+    expect(Object.isFrozen(defaults)).toBe(false);
+  });
+});
+
+describe("forbidden keys", () => {
+  it("finds __proto__, constructor and prototype at any depth", () => {
+    expect(findForbiddenKey(JSON.parse('{"a":{"__proto__":{"x":1}}}'))).toBe("a.__proto__");
+    expect(findForbiddenKey({ messages: [{ constructor: 1 }] })).toBe("messages[0].constructor");
+    expect(findForbiddenKey({ prototype: 1 })).toBe("prototype");
+    expect(findForbiddenKey({ fine: { deep: [1, 2, { ok: true }] } })).toBeUndefined();
+  });
+
+  it("rejects them with a 400", () => {
+    expect(() => rejectForbiddenKeys(JSON.parse('{"model":"x","__proto__":{"polluted":true}}'))).toThrow(InvalidRequestError);
+    expect(({} as any).polluted).toBeUndefined();
+  });
+});
