@@ -9,6 +9,7 @@ import { ConfigError, formatProblem } from "./config/problems.js";
 import { loadConfig } from "./config/loader.js";
 import { catalogue, stableJson } from "./config/catalogue.js";
 import { projectRoot } from "./paths.js";
+import { demoModelPath, writeDemoModel } from "./backends/llama-cpp/demo-model.js";
 
 const defaultConfigDir = () => process.env.UNDERSTUDY_CONFIG ?? path.join(projectRoot(), "config");
 
@@ -17,9 +18,15 @@ export async function serve(opts: { host?: string; port?: string; config?: strin
   const host = opts.host ?? process.env.HOST ?? "127.0.0.1";
   const port = Number(opts.port ?? process.env.PORT ?? 8080);
   const bodyLimitBytes = process.env.UNDERSTUDY_BODY_LIMIT ? Number(process.env.UNDERSTUDY_BODY_LIMIT) : undefined;
+  const configDir = opts.config ?? defaultConfigDir();
+  // The shipped config registers the generated demo model; a fresh clone may not have made it yet.
+  if (path.resolve(configDir) === path.join(projectRoot(), "config") && !fs.existsSync(demoModelPath())) {
+    await writeDemoModel(demoModelPath());
+    log.info({ path: demoModelPath() }, "generated the demo model");
+  }
   let config: ConfigStore;
   try {
-    config = ConfigStore.open(opts.config ?? defaultConfigDir(), log);
+    config = ConfigStore.open(configDir, log);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`understudy: refusing to start: ${err.message}`);
@@ -85,6 +92,16 @@ export function buildCli(): Command {
     .option("--config <dir>", "registration directory")
     .option("--out <file>", "output file (default stdout)")
     .action(exportModels);
+  program
+    .command("demo-model")
+    .description("write the tiny random-weight demo GGUF (its output is gibberish)")
+    .option("--out <path>", "where to write it", demoModelPath())
+    .option("--if-missing", "do nothing if the file exists")
+    .action(async (opts: { out: string; ifMissing?: boolean }) => {
+      if (opts.ifMissing && fs.existsSync(opts.out)) return;
+      await writeDemoModel(opts.out);
+      console.log(`wrote ${opts.out} (${fs.statSync(opts.out).size} bytes)`);
+    });
   return program;
 }
 

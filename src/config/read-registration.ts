@@ -54,13 +54,24 @@ function readBodies(ctx: ReadContext, key: "request_defaults" | "request_overrid
     }
   } else {
     const used = new Set<string>();
+    const EXT = "x-localai-extensions";
     for (const endpoint of endpoints) {
-      const { fields } = partialBodyValidator(endpoint);
-      const picked = Object.fromEntries(Object.entries(raw).filter(([k]) => fields.has(k)));
-      Object.keys(picked).forEach((k) => used.add(k));
+      const { fields, extensionFields } = partialBodyValidator(endpoint);
+      const picked: Record<string, unknown> = Object.fromEntries(Object.entries(raw).filter(([k]) => fields.has(k) && k !== EXT));
+      const ext = raw[EXT];
+      if (ext && typeof ext === "object" && !Array.isArray(ext)) {
+        // An extension default applies to the endpoints whose extension object has that field.
+        const sub = Object.fromEntries(Object.entries(ext).filter(([k]) => extensionFields.has(k)));
+        if (Object.keys(sub).length > 0) picked[EXT] = sub;
+        Object.keys(sub).forEach((k) => used.add(`${EXT}.${k}`));
+      } else if (ext !== undefined && fields.has(EXT)) picked[EXT] = ext;
+      Object.keys(picked).filter((k) => k !== EXT).forEach((k) => used.add(k));
       if (Object.keys(picked).length > 0) out[endpoint] = picked;
     }
-    for (const k of keys.filter((k) => !used.has(k))) ctx.sink.add([key, k], `'${k}' is not a request field of any endpoint this model serves (${endpoints.join(", ")})`);
+    const offered = keys.flatMap((k) => (k === EXT && raw[EXT] && typeof raw[EXT] === "object" ? Object.keys(raw[EXT] as object).map((s) => `${EXT}.${s}`) : [k]));
+    for (const k of offered.filter((k) => !used.has(k) && !(k === EXT))) {
+      ctx.sink.add([key, ...k.split(/\.(?=[^.]+$)/)], `'${k}' is not a request field of any endpoint this model serves (${endpoints.join(", ")})`);
+    }
   }
   for (const [endpoint, body] of Object.entries(out) as [EndpointId, Record<string, unknown>][]) {
     if (typeof body !== "object" || body === null || Array.isArray(body)) {

@@ -11,6 +11,8 @@ export interface PartialBodyValidator {
   validate(body: unknown): ErrorObject[];
   /** Top-level fields this endpoint's request declares. */
   fields: ReadonlySet<string>;
+  /** The fields of its `x-localai-extensions` object. */
+  extensionFields: ReadonlySet<string>;
 }
 
 const cache = new Map<EndpointId, PartialBodyValidator>();
@@ -61,13 +63,23 @@ function declaredFields(schema: Record<string, any>, spec: Record<string, any>):
   return fields;
 }
 
+function extensionFieldsOf(schema: Record<string, any>, spec: Record<string, any>): Set<string> {
+  const props = schema.properties ?? schema.allOf?.find((p: Record<string, any>) => p.properties?.["x-localai-extensions"])?.properties;
+  const ref: string | undefined = props?.["x-localai-extensions"]?.$ref;
+  return new Set(ref ? Object.keys(spec.components.schemas[ref.split("/").pop()!].properties ?? {}) : []);
+}
+
 export function partialBodyValidator(endpoint: EndpointId): PartialBodyValidator {
   const hit = cache.get(endpoint);
   if (hit) return hit;
   const spec = extendedSpec();
   const schema = spec.components.schemas[schemaNameOf(endpoint)];
   const fn: ValidateFunction = sharedAjv().compile(partial(schema));
-  const validator = { validate: (body: unknown) => (fn(body) ? [] : [...(fn.errors ?? [])]), fields: declaredFields(schema, spec) };
+  const validator = {
+    validate: (body: unknown) => (fn(body) ? [] : [...(fn.errors ?? [])]),
+    fields: declaredFields(schema, spec),
+    extensionFields: extensionFieldsOf(schema, spec),
+  };
   cache.set(endpoint, validator);
   return validator;
 }

@@ -1,5 +1,9 @@
-import type { BackendModule } from "../types.js";
-import { checkLlamaCppSettings, llamaCppSettingsSchema } from "./settings.js";
+import type { BackendModule, ChatResponse, CompletionResponse, EmbeddingResponse } from "../types.js";
+import { chatCompletions } from "./chat.js";
+import { completions } from "./completion.js";
+import { embeddings } from "./embeddings.js";
+import { LlamaRuntime } from "./runtime.js";
+import { checkLlamaCppSettings, llamaCppSettingsSchema, type LlamaCppSettings } from "./settings.js";
 
 /** The embedded llama.cpp engine (node-llama-cpp). */
 export const llamaCppBackend: BackendModule = {
@@ -8,7 +12,14 @@ export const llamaCppBackend: BackendModule = {
   defaultEndpoints: ["createChatCompletion", "createCompletion", "createEmbedding"],
   usesProvider: false,
   checkSettings: checkLlamaCppSettings,
-  create() {
-    return {};
+  create({ settings, log }) {
+    const runtime = new LlamaRuntime(settings as unknown as LlamaCppSettings, log);
+    return {
+      chat: (req, ctx) => chatCompletions(runtime, req, ctx) as Promise<ChatResponse>,
+      completion: (req, ctx) => completions(runtime, req, ctx) as Promise<CompletionResponse>,
+      embeddings: (req, ctx) => embeddings(runtime, req, ctx) as Promise<EmbeddingResponse>,
+      warm: async () => void (await runtime.load()),
+      release: () => runtime.unload(),
+    };
   },
 };

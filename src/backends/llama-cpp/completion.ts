@@ -1,0 +1,113 @@
+/** Text completions (the legacy /v1/completions) on llama.cpp. */
+import type { LlamaModel, Token } from "node-llama-cpp";
+import { ClientAbortError, ContextLengthExceededError, InvalidRequestError } from "../../errors.js";
+import { newId, nowSeconds, textCompletion, usage, type FinishReason } from "../openai-shapes.js";
+import type { CallContext, CompletionRequest } from "../types.js";
+import type { LlamaRuntime, Slot } from "./runtime.js";
+import { samplingOptions, tokenBiasFor, type Sampling } from "./sampling.js";
+import { runStream } from "./stream-runner.js";
+import { COMPLETION_UNSUPPORTED, rejectUnsupported } from "./unsupported.js";
+
+interface Prompt {
+  input: string | Token[];
+  text: string;
+  tokens: number;
+  maxTokens: number;
+}
+
+interface Plan {
+  prompts: Prompt[];
+  sampling: Sampling;
+  n: number;
+  echo: boolean;
+}
+
+function promptList(prompt: CompletionRequest["prompt"]): (string | number[])[] {
+  if (prompt == null) return [""];
+  if (typeof prompt === "string") return [prompt];
+  if (prompt.length > 0 && typeof prompt[0] === "number") return [prompt as number[]];
+  return prompt as (string | number[])[];
+}
+
+function readPrompt(model: LlamaModel, raw: string | number[], i: number, requested: number | undefined, contextSize: number): Prompt {
+  const vocab = model.fileInfo.metadata.tokenizer.ggml.tokens.length;
+  if (Array.isArray(raw) && raw.some((t) => !Number.isInteger(t) || t < 0 || t >= vocab)) {
+    throw new InvalidRequestError(`prompt token ids must be in 0..${vocab - 1}`, `prompt[${i}]`, "invalid_value");
+  }
+  const tokens = Array.isArray(raw) ? raw.length : model.tokenize(raw).length + (model.tokens.shouldPrependBosToken ? 1 : 0);
+  if (tokens + (requested ?? 1) > contextSize) {
+    throw new ContextLengthExceededError(`This model's maximum context length is ${contextSize} tokens, however you requested ${tokens + (requested ?? 0)} tokens (${tokens} in your prompt; ${requested ?? 0} for the completion). Please reduce your prompt or completion length.`, "prompt");
+  }
+  const text = Array.isArray(raw) ? model.detokenize(raw as Token[]) : raw;
+  return { input: Array.isArray(raw) ? (raw as Token[]) : raw, text, tokens, maxTokens: requested ?? contextSize - tokens };
+}
+
+async function plan(req: CompletionRequest, runtime: LlamaRuntime): Promise<Plan> {
+  rejectUnsupported(req as never, COMPLETION_UNSUPPORTED);
+  const { model, context } = await runtime.load();
+  const prompts = promptList(req.prompt).map((raw, i) => readPrompt(model, raw, i, req.max_tokens ?? undefined, context.contextSize));
+  return { prompts, sampling: await samplingOptions(req as never, model.llama, model, context.contextSize), n: req.n ?? 1, echo: req.echo === true };
+}
+
+async function generate(slot: Slot, plan: Plan, prompt: Prompt, choice: number, signal: AbortSignal, onText?: (t: string) => void) {
+  let completionTokens = 0;
+  const s = plan.sampling;
+  const res = await slot.completion.generateCompletionWithMeta(prompt.input, {
+    maxTokens: prompt.maxTokens,
+    temperature: s.temperature,
+    topP: s.topP,
+    topK: s.topK,
+    minP: s.minP,
+    seed: s.seed === undefined ? undefined : s.seed + choice,
+    customStopTriggers: s.customStopTriggers?.length ? s.customStopTriggers : undefined,
+    repeatPenalty: s.repeatPenalty,
+    grammar: s.grammar,
+    tokenBias: await tokenBiasFor(slot.sequence.model, s.bias),
+    signal,
+    onToken: (tokens: Token[]) => void (completionTokens += tokens.length),
+    onTextChunk: onText,
+  });
+  if (res.metadata.stopReason === "abort" || signal.aborted) throw new ClientAbortError();
+  const finish: FinishReason = res.metadata.stopReason === "maxTokens" ? "length" : "stop";
+  return { text: res.response, finish, completionTokens: Math.min(completionTokens, prompt.maxTokens) };
+}
+
+const head = (ctx: CallContext) => ({ id: newId("cmpl-"), created: nowSeconds(), model: ctx.requestedModel, system_fingerprint: "fp_understudy_llamacpp" });
+
+export async function completions(runtime: LlamaRuntime, req: CompletionRequest, ctx: CallContext) {
+  const p = await plan(req, runtime);
+  const { lease } = await runtime.acquire(ctx.signal);
+  const promptTokens = p.prompts.reduce((sum, prompt) => sum + prompt.tokens, 0);
+  const h = head(ctx);
+  if (req.stream) {
+    const withUsage = req.stream_options?.include_usage === true;
+    return runStream(lease, ctx, async (push, signal) => {
+      const chunk = (index: number, text: string, finish: FinishReason | null) => push(textCompletion(h, [{ text, index, logprobs: null, finish_reason: finish }], withUsage ? null : undefined));
+      let completion = 0;
+      for (const [pi, prompt] of p.prompts.entries()) {
+        for (let j = 0; j < p.n; j++) {
+          const index = pi * p.n + j;
+          if (p.echo) chunk(index, prompt.text, null);
+          const r = await generate(lease.slot, p, prompt, j, signal, (t) => t && chunk(index, t, null));
+          completion += r.completionTokens;
+          chunk(index, "", r.finish);
+        }
+      }
+      if (withUsage) push(textCompletion(h, [], usage(promptTokens, completion)));
+    });
+  }
+  try {
+    const choices = [];
+    let completion = 0;
+    for (const [pi, prompt] of p.prompts.entries()) {
+      for (let j = 0; j < p.n; j++) {
+        const r = await generate(lease.slot, p, prompt, j, ctx.signal);
+        completion += r.completionTokens;
+        choices.push({ text: (p.echo ? prompt.text : "") + r.text, index: pi * p.n + j, logprobs: null, finish_reason: r.finish });
+      }
+    }
+    return textCompletion(h, choices, usage(promptTokens, completion));
+  } finally {
+    lease.release();
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The process-wide llama.cpp engine: node-llama-cpp is imported on first use (it costs ~0.5 s,
+ * which a server with only upstream models should not pay), and each GGUF file is loaded once and
+ * shared by every registration that names it, counted so the last user unloads it.
+ */
+import type { Llama, LlamaModel } from "node-llama-cpp";
+import { ServiceUnavailableError } from "../../errors.js";
+
+type NodeLlamaCpp = typeof import("node-llama-cpp");
+
+let moduleP: Promise<NodeLlamaCpp> | undefined;
+let llamaP: Promise<Llama> | undefined;
+
+export function nodeLlamaCpp(): Promise<NodeLlamaCpp> {
+  moduleP ??= import("node-llama-cpp");
+  return moduleP;
+}
+
+/** Never downloads or compiles: a missing prebuilt binary is an error, not a build. */
+export function llamaEngine(): Promise<Llama> {
+  llamaP ??= nodeLlamaCpp().then((m) =>
+    m.getLlama({ build: "never", gpu: process.env.UNDERSTUDY_GPU === "auto" ? "auto" : false, skipDownload: true, progressLogs: false, logLevel: m.LlamaLogLevel.error }),
+  );
+  return llamaP;
+}
+
+interface ModelEntry {
+  model: Promise<LlamaModel>;
+  users: number;
+}
+
+const models = new Map<string, ModelEntry>();
+
+const keyOf = (file: string, gpuLayers: "auto" | number) => `${file}\0${gpuLayers}`;
+
+export async function acquireModel(file: string, gpuLayers: "auto" | number): Promise<LlamaModel> {
+  const key = keyOf(file, gpuLayers);
+  let entry = models.get(key);
+  if (!entry) {
+    const model = llamaEngine().then((llama) => llama.loadModel({ modelPath: file, gpuLayers }));
+    entry = { model, users: 0 };
+    models.set(key, entry);
+    model.catch(() => models.delete(key));
+  }
+  entry.users++;
+  try {
+    return await entry.model;
+  } catch (err) {
+    entry.users--;
+    throw new ServiceUnavailableError(`The model file could not be loaded: ${(err as Error).message}`, "model_load_failed");
+  }
+}
+
+export async function releaseModel(file: string, gpuLayers: "auto" | number): Promise<void> {
+  const key = keyOf(file, gpuLayers);
+  const entry = models.get(key);
+  if (!entry) return;
+  entry.users--;
+  if (entry.users > 0) return;
+  models.delete(key);
+  const model = await entry.model.catch(() => undefined);
+  await model?.dispose();
+}

@@ -1,0 +1,120 @@
+/**
+ * One registration's live llama.cpp state: a context with `parallel` sequences, each a slot with
+ * its own LlamaChat and LlamaCompletion, handed out by a SlotPool; an embedding context on demand.
+ * Loaded lazily (or eagerly on warm), unloaded after `idle_unload_s` without requests.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import type { ChatWrapper, LlamaChat, LlamaCompletion, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
+import type { Logger } from "pino";
+import { acquireModel, nodeLlamaCpp, releaseModel } from "./engine.js";
+import type { LlamaCppSettings } from "./settings.js";
+import { SlotPool, type Lease } from "./slots.js";
+
+export interface Slot {
+  sequence: LlamaContextSequence;
+  chat: LlamaChat;
+  completion: LlamaCompletion;
+}
+
+interface Loaded {
+  model: LlamaModel;
+  context: LlamaContext;
+  slots: SlotPool<Slot>;
+  chatWrapper: ChatWrapper;
+  embedding?: Promise<{ context: LlamaEmbeddingContext; pool: SlotPool<LlamaEmbeddingContext> }>;
+}
+
+export class LlamaRuntime {
+  private loading?: Promise<Loaded>;
+  private idleTimer?: NodeJS.Timeout;
+  private inUse = 0;
+
+  constructor(readonly settings: Readonly<LlamaCppSettings>, private readonly log: Logger) {}
+
+  get threads(): number {
+    return this.settings.threads ?? Math.max(1, os.availableParallelism());
+  }
+
+  load(): Promise<Loaded> {
+    this.loading ??= this.open().catch((err) => {
+      this.loading = undefined;
+      throw err;
+    });
+    return this.loading;
+  }
+
+  private async open(): Promise<Loaded> {
+    const s = this.settings;
+    const m = await nodeLlamaCpp();
+    const model = await acquireModel(s.model, s.gpu_layers);
+    try {
+      const context = await model.createContext({ contextSize: s.context_size, sequences: s.parallel, threads: this.threads, batchSize: s.batch_size });
+      const chatWrapper = s.template
+        ? new m.JinjaTemplateChatWrapper({ template: fs.readFileSync(s.template, "utf8") })
+        : m.resolveChatWrapper(model);
+      const slots: Slot[] = [];
+      for (let i = 0; i < s.parallel; i++) {
+        const sequence = context.getSequence();
+        slots.push({ sequence, chat: new m.LlamaChat({ contextSequence: sequence, chatWrapper }), completion: new m.LlamaCompletion({ contextSequence: sequence }) });
+      }
+      this.log.info({ file: s.model, context_size: context.contextSize, parallel: s.parallel, threads: this.threads }, "llama.cpp model loaded");
+      return { model, context, chatWrapper, slots: new SlotPool(slots, s.queue_limit) };
+    } catch (err) {
+      await releaseModel(s.model, s.gpu_layers);
+      throw err;
+    }
+  }
+
+  /** A generation slot, waiting in line if all are busy; `release` must always be called. */
+  async acquire(signal: AbortSignal): Promise<{ loaded: Loaded; lease: Lease<Slot> }> {
+    const loaded = await this.load();
+    const lease = await loaded.slots.acquire(signal);
+    return { loaded, lease: this.track(lease) };
+  }
+
+  async acquireEmbedding(signal: AbortSignal): Promise<{ loaded: Loaded; lease: Lease<LlamaEmbeddingContext> }> {
+    const loaded = await this.load();
+    loaded.embedding ??= loaded.model
+      .createEmbeddingContext({ contextSize: this.settings.context_size, threads: this.threads })
+      .then((context) => ({ context, pool: new SlotPool([context], this.settings.queue_limit) }));
+    const { pool } = await loaded.embedding;
+    return { loaded, lease: this.track(await pool.acquire(signal)) };
+  }
+
+  private track<T>(lease: Lease<T>): Lease<T> {
+    this.inUse++;
+    clearTimeout(this.idleTimer);
+    let done = false;
+    return {
+      slot: lease.slot,
+      release: () => {
+        if (done) return;
+        done = true;
+        lease.release();
+        this.inUse--;
+        this.scheduleIdleUnload();
+      },
+    };
+  }
+
+  private scheduleIdleUnload(): void {
+    const idle = this.settings.idle_unload_s;
+    if (!idle || this.inUse > 0) return;
+    this.idleTimer = setTimeout(() => void this.unload().catch((err) => this.log.error({ err }, "idle unload failed")), idle * 1000);
+    this.idleTimer.unref();
+  }
+
+  async unload(): Promise<void> {
+    clearTimeout(this.idleTimer);
+    const loading = this.loading;
+    this.loading = undefined;
+    const loaded = await loading?.catch(() => undefined);
+    if (!loaded) return;
+    const embedding = await loaded.embedding?.catch(() => undefined);
+    await embedding?.context.dispose();
+    await loaded.context.dispose();
+    await releaseModel(this.settings.model, this.settings.gpu_layers);
+    this.log.info({ file: this.settings.model }, "llama.cpp model unloaded");
+  }
+}

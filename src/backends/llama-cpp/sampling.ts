@@ -1,0 +1,107 @@
+/**
+ * OpenAI sampling fields and x-localai-extensions -> node-llama-cpp generation options.
+ */
+import type { Llama, LlamaGrammar, LlamaModel, Token, TokenBias } from "node-llama-cpp";
+import { InvalidRequestError } from "../../errors.js";
+import { nodeLlamaCpp } from "./engine.js";
+
+export interface SamplingRequest {
+  temperature?: number | null;
+  top_p?: number | null;
+  seed?: number | null;
+  stop?: string | string[] | null;
+  frequency_penalty?: number | null;
+  presence_penalty?: number | null;
+  logit_bias?: Record<string, number> | null;
+  "x-localai-extensions"?: {
+    top_k?: number;
+    min_p?: number;
+    repeat_penalty?: number;
+    repeat_last_n?: number;
+    grammar?: string;
+    ignore_eos?: boolean;
+  };
+}
+
+export interface Sampling {
+  temperature: number;
+  topP?: number;
+  topK?: number;
+  minP?: number;
+  seed?: number;
+  customStopTriggers?: string[];
+  repeatPenalty?: false | { lastTokens?: number; penalty?: number; frequencyPenalty?: number; presencePenalty?: number };
+  grammar?: LlamaGrammar;
+  /** Fixed per-token biases (logit_bias, ignore_eos); a forced prefix is layered on per call. */
+  bias: Map<Token, number>;
+}
+
+export const stopList = (stop: SamplingRequest["stop"]): string[] => (stop == null ? [] : Array.isArray(stop) ? stop.filter((s) => s !== "") : stop === "" ? [] : [stop]);
+
+function repeatPenalty(req: SamplingRequest, contextSize: number): Sampling["repeatPenalty"] {
+  const ext = req["x-localai-extensions"] ?? {};
+  const frequencyPenalty = req.frequency_penalty ?? 0;
+  const presencePenalty = req.presence_penalty ?? 0;
+  const penalty = ext.repeat_penalty ?? 1;
+  if (ext.repeat_last_n === 0 || (penalty === 1 && frequencyPenalty === 0 && presencePenalty === 0)) return false;
+  const lastTokens = ext.repeat_last_n === -1 ? contextSize : ext.repeat_last_n ?? 64;
+  return { lastTokens, penalty, frequencyPenalty, presencePenalty };
+}
+
+function biases(req: SamplingRequest, model: LlamaModel, vocabSize: number): Map<Token, number> {
+  const bias = new Map<Token, number>();
+  for (const [key, value] of Object.entries(req.logit_bias ?? {})) {
+    const token = Number(key);
+    if (!Number.isInteger(token) || token < 0 || token >= vocabSize) {
+      throw new InvalidRequestError(`logit_bias: '${key}' is not a token id of this model (0..${vocabSize - 1})`, "logit_bias", "invalid_value");
+    }
+    bias.set(token as Token, value <= -100 ? -Infinity : value);
+  }
+  if (req["x-localai-extensions"]?.ignore_eos) {
+    for (let t = 0; t < vocabSize; t++) if (model.isEogToken(t as Token)) bias.set(t as Token, -Infinity);
+  }
+  return bias;
+}
+
+export async function grammarFromGbnf(llama: Llama, gbnf: string): Promise<LlamaGrammar> {
+  try {
+    return await llama.createGrammar({ grammar: gbnf });
+  } catch (err) {
+    throw new InvalidRequestError(`The GBNF grammar is invalid: ${(err as Error).message}`, "x-localai-extensions.grammar", "invalid_grammar");
+  }
+}
+
+export async function samplingOptions(req: SamplingRequest, llama: Llama, model: LlamaModel, contextSize: number): Promise<Sampling> {
+  const ext = req["x-localai-extensions"] ?? {};
+  const vocabSize = model.fileInfo.metadata.tokenizer.ggml.tokens.length;
+  return {
+    temperature: req.temperature ?? 1,
+    topP: req.top_p ?? undefined,
+    topK: ext.top_k,
+    minP: ext.min_p,
+    seed: req.seed ?? undefined,
+    customStopTriggers: stopList(req.stop),
+    repeatPenalty: repeatPenalty(req, contextSize),
+    grammar: ext.grammar ? await grammarFromGbnf(llama, ext.grammar) : undefined,
+    bias: biases(req, model, vocabSize),
+  };
+}
+
+/**
+ * node-llama-cpp's TokenBias.set() refuses end-of-generation tokens, so ignore_eos (and a
+ * logit_bias on EOS) writes the bias map directly. A function is re-evaluated for every token,
+ * which lets a forced tool-call prefix steer just the first few tokens.
+ */
+export async function tokenBiasFor(model: LlamaModel, fixed: Map<Token, number>, forcedPrefix: Token[] = []): Promise<(() => TokenBias) | undefined> {
+  if (fixed.size === 0 && forcedPrefix.length === 0) return undefined;
+  const { TokenBias } = await nodeLlamaCpp();
+  let generated = 0;
+  return () => {
+    const bias = new TokenBias(model.tokenizer);
+    const map = (bias as unknown as { _biases: Map<Token, number> })._biases;
+    for (const [token, value] of fixed) map.set(token, value);
+    if (generated < forcedPrefix.length) map.set(forcedPrefix[generated], 1000);
+    generated++;
+    return bias;
+  };
+}
