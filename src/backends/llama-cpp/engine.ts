@@ -27,7 +27,14 @@ export function llamaEngine(): Promise<Llama> {
 interface ModelEntry {
   model: Promise<LlamaModel>;
   users: number;
+  disposeTimer?: NodeJS.Timeout;
 }
+
+/**
+ * A config reload retires the old snapshot before the new one's first request loads the model:
+ * an unused model is kept this long so a reload never re-reads the weights.
+ */
+const UNUSED_MODEL_GRACE_MS = 30_000;
 
 const models = new Map<string, ModelEntry>();
 
@@ -42,6 +49,7 @@ export async function acquireModel(file: string, gpuLayers: "auto" | number): Pr
     models.set(key, entry);
     model.catch(() => models.delete(key));
   }
+  clearTimeout(entry.disposeTimer);
   entry.users++;
   try {
     return await entry.model;
@@ -51,13 +59,17 @@ export async function acquireModel(file: string, gpuLayers: "auto" | number): Pr
   }
 }
 
-export async function releaseModel(file: string, gpuLayers: "auto" | number): Promise<void> {
+export function releaseModel(file: string, gpuLayers: "auto" | number): void {
   const key = keyOf(file, gpuLayers);
   const entry = models.get(key);
   if (!entry) return;
   entry.users--;
   if (entry.users > 0) return;
-  models.delete(key);
-  const model = await entry.model.catch(() => undefined);
-  await model?.dispose();
+  clearTimeout(entry.disposeTimer);
+  entry.disposeTimer = setTimeout(() => {
+    if (entry.users > 0 || models.get(key) !== entry) return;
+    models.delete(key);
+    void entry.model.then((model) => model.dispose(), () => undefined);
+  }, UNUSED_MODEL_GRACE_MS);
+  entry.disposeTimer.unref();
 }

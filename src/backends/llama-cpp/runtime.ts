@@ -61,7 +61,7 @@ export class LlamaRuntime {
       this.log.info({ file: s.model, context_size: context.contextSize, parallel: s.parallel, threads: this.threads }, "llama.cpp model loaded");
       return { model, context, chatWrapper, slots: new SlotPool(slots, s.queue_limit) };
     } catch (err) {
-      await releaseModel(s.model, s.gpu_layers);
+      releaseModel(s.model, s.gpu_layers);
       throw err;
     }
   }
@@ -114,7 +114,7 @@ export class LlamaRuntime {
     const embedding = await loaded.embedding?.catch(() => undefined);
     await embedding?.context.dispose();
     await loaded.context.dispose();
-    await releaseModel(this.settings.model, this.settings.gpu_layers);
+    releaseModel(this.settings.model, this.settings.gpu_layers);
     this.log.info({ file: this.settings.model }, "llama.cpp model unloaded");
   }
 }
