@@ -1,19 +1,7 @@
 /** Reads every operation of an OpenAPI document into the shape of src/generated/routes.ts. */
-export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
+import type { HttpMethod, RouteSpec } from "./route-spec.js";
 
-export interface RouteSpec {
-  operationId: string;
-  method: HttpMethod;
-  /** The spec's path, as written (it may carry a fixed query such as `?beta=true`). */
-  specPath: string;
-  /** The express 5 path, relative to /v1. */
-  expressPath: string;
-  /** Query parameters the spec path fixes (`/responses?beta=true`). */
-  fixedQuery: Record<string, string>;
-  /** The component schema name of the JSON request body, or null. */
-  requestBodySchema: string | null;
-  requestContentTypes: string[];
-}
+export type { HttpMethod, RouteSpec };
 
 const METHODS: HttpMethod[] = ["get", "post", "put", "patch", "delete"];
 
@@ -64,18 +52,9 @@ function compareRoutes(a: RouteSpec, b: RouteSpec): number {
 
 export function renderRoutesModule(routes: RouteSpec[], header: string): string {
   const lines = routes.map((r) => `  ${JSON.stringify(r)},`);
-  return `${header}
-export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
+  return `${header}import type { RouteSpec } from "../spec/route-spec.js";
 
-export interface RouteSpec {
-  operationId: string;
-  method: HttpMethod;
-  specPath: string;
-  expressPath: string;
-  fixedQuery: Record<string, string>;
-  requestBodySchema: string | null;
-  requestContentTypes: string[];
-}
+export type { HttpMethod, RouteSpec } from "../spec/route-spec.js";
 
 export const routes: readonly RouteSpec[] = [
 ${lines.join("\n")}
