@@ -75,6 +75,8 @@ export interface BackendModule {
   defaultEndpoints: readonly EndpointId[];
   /** Upstream backends name a provider from providers.yaml. */
   usesProvider: boolean;
+  /** Keys this backend adds to its providers' entries in providers.yaml (JSON Schemas by key). */
+  providerProperties?: Readonly<Record<string, JsonSchema>>;
   /** Checks that need more than the schema (files exist, provider known, ...), and path resolution. */
   checkSettings?(ctx: SettingsCheckContext): void;
   create(ctx: CreateContext): BackendInstance;

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import yaml from "js-yaml";
 import { ajv } from "./config-ajv.js";
-import { backendModule, backendKinds, upstreamKinds } from "../backends/registry.js";
+import { backendModule, backendKinds, providerProperties, upstreamKinds } from "../backends/registry.js";
 import type { Provider } from "../backends/types.js";
 import { findForbiddenKey } from "./merge.js";
 import { ProblemSink, type ConfigProblem } from "./problems.js";
@@ -67,7 +67,7 @@ function parseFile(dir: string, file: string): ParsedFile {
 
 function readProviders(file: ParsedFile | undefined): Provider[] {
   if (!file || file.doc === undefined || file.doc === null) return [];
-  const validate = ajv.compile(providersFileSchema(upstreamKinds()));
+  const validate = ajv.compile(providersFileSchema(upstreamKinds(), providerProperties()));
   if (!validate(file.doc)) {
     file.sink.addAjv(validate.errors ?? []);
     return [];

@@ -40,7 +40,7 @@ export function registrationFileSchema(backendKinds: string[]): JsonSchema {
   };
 }
 
-export function providersFileSchema(upstreamKinds: string[]): JsonSchema {
+export function providersFileSchema(upstreamKinds: string[], backendProperties: Record<string, JsonSchema> = {}): JsonSchema {
   return {
     type: "array",
     items: {
@@ -53,6 +53,7 @@ export function providersFileSchema(upstreamKinds: string[]): JsonSchema {
         type: upstreamKinds.length > 0 ? { enum: upstreamKinds } : { not: {} },
         api_version: { type: "string", minLength: 1 },
         debug_connections: { type: "boolean" },
+        ...backendProperties,
         endpoints: {
           type: "array",
           minItems: 1,
@@ -86,6 +87,7 @@ export function providersFileSchema(upstreamKinds: string[]): JsonSchema {
             max_backoff_ms: { type: "integer", minimum: 0 },
             failures_before_cooldown: { type: "integer", minimum: 1 },
             cooldown_ms: { type: "integer", minimum: 0 },
+            max_retry_after_ms: { type: "integer", minimum: 0 },
           },
         },
         max_connections: { type: "integer", minimum: 1 },

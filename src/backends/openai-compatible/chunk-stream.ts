@@ -1,0 +1,137 @@
+/**
+ * Upstream SSE events -> OpenAI chunk objects with the client's model name. The first chunk is read
+ * before the stream is handed to the SSE writer, so everything up to it can still fail over or
+ * become a proper HTTP error; after it, failures surface as the writer's in-band error frame.
+ * Never a silent success: an error payload, `event: error`, a broken connection or a stream that
+ * ends without `[DONE]` or a `finish_reason` all end the client's stream with an error.
+ */
+import type { EventSourceMessage } from "eventsource-parser";
+import { ApiError, UpstreamError } from "../../errors.js";
+import { errorInfoFromPayload, isErrorPayload, parseErrorBody, RetryableFailure, streamPayloadError } from "./upstream-errors.js";
+
+type Json = Record<string, unknown>;
+const DONE = Symbol("done");
+
+export interface ChunkStreamHooks {
+  providerId: string;
+  requestedModel: string;
+  redact(text: string): string;
+  /** Maps a transport error (drop, idle timeout, client abort) to what the client should see. */
+  failure(err: unknown): Error;
+  /** Called once when the stream is over, however it ended. */
+  finish(outcome: string): void;
+}
+
+export class ChunkStream {
+  private sawFinish = false;
+  private sawDone = false;
+  private first: Json | undefined;
+
+  constructor(
+    private readonly events: AsyncIterator<EventSourceMessage>,
+    private readonly hooks: ChunkStreamHooks,
+  ) {}
+
+  /** Reads up to the first chunk. Transport trouble or an empty stream here is retryable. */
+  async open(): Promise<void> {
+    try {
+      this.first = await this.nextChunk();
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      const mapped = this.hooks.failure(err);
+      throw mapped instanceof ApiError ? new RetryableFailure(mapped, true) : mapped;
+    }
+    if (this.first === undefined && !this.sawDone) {
+      throw new RetryableFailure(new UpstreamError(502, `${this.hooks.providerId}: the upstream closed the stream without sending anything`), true);
+    }
+  }
+
+  /** Releases the upstream connection without reading on (the attempt failed or was abandoned). */
+  async abandon(): Promise<void> {
+    await this.events.return?.(undefined);
+  }
+
+  async *relay(): AsyncGenerator<Json> {
+    let outcome = "client stopped reading";
+    try {
+      if (this.first !== undefined) yield this.first;
+      this.first = undefined;
+      for (let chunk = await this.read(); chunk !== undefined; chunk = await this.read()) yield chunk;
+      if (!this.sawDone && !this.sawFinish) {
+        throw new UpstreamError(502, `${this.hooks.providerId}: the upstream stream ended before the response was complete`, "upstream_stream_truncated");
+      }
+      outcome = "complete";
+    } catch (err) {
+      outcome = `error: ${(err as Error).message}`;
+      throw err;
+    } finally {
+      if (this.sawDone) {
+        // Reading to the end of the body (normally just the chunked terminator) keeps the
+        // connection reusable; it happens in the background so the client's [DONE] is not delayed.
+        void this.drain().then(() => this.hooks.finish(outcome));
+      } else {
+        await this.events.return?.(undefined);
+        this.hooks.finish(outcome);
+      }
+    }
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      for (let step = await this.events.next(); !step.done; step = await this.events.next());
+    } catch {
+      // The connection failed after [DONE]: nothing the client needs to hear about.
+    }
+  }
+
+  private async read(): Promise<Json | undefined> {
+    if (this.sawDone) return undefined;
+    try {
+      return await this.nextChunk();
+    } catch (err) {
+      throw err instanceof ApiError ? err : this.hooks.failure(err);
+    }
+  }
+
+  /** The next chunk, or undefined at `[DONE]` / end of stream. Error payloads throw. */
+  private async nextChunk(): Promise<Json | undefined> {
+    for (;;) {
+      const step = await this.events.next();
+      if (step.done) return undefined;
+      const chunk = this.toChunk(step.value);
+      if (chunk === DONE) {
+        this.sawDone = true;
+        return undefined;
+      }
+      if (chunk) return chunk;
+    }
+  }
+
+  private toChunk(event: EventSourceMessage): Json | typeof DONE | undefined {
+    const { providerId } = this.hooks;
+    if (event.event === "error") throw streamPayloadError(providerId, parseErrorBody(event.data, 502, this.hooks.redact));
+    // Named events other than `message` are not OpenAI chunks (e.g. keep-alive pings): skipped.
+    if (event.event !== undefined && event.event !== "message") return undefined;
+    const data = event.data;
+    if (data === "[DONE]") return DONE;
+    let chunk: Json;
+    try {
+      chunk = JSON.parse(data) as Json;
+    } catch {
+      throw new UpstreamError(502, `${providerId}: the upstream sent an event that is not JSON`, "upstream_protocol_error");
+    }
+    if (typeof chunk !== "object" || chunk === null) {
+      throw new UpstreamError(502, `${providerId}: the upstream sent an event that is not a JSON object`, "upstream_protocol_error");
+    }
+    if (isErrorPayload(chunk)) throw streamPayloadError(providerId, errorInfoFromPayload(chunk, this.hooks.redact));
+    chunk.model = this.hooks.requestedModel;
+    if (!this.sawFinish) this.noteFinish(chunk);
+    return chunk;
+  }
+
+  private noteFinish(chunk: Json): void {
+    const choices = chunk.choices;
+    if (!Array.isArray(choices)) return;
+    for (const c of choices) if (c && (c as Json).finish_reason) this.sawFinish = true;
+  }
+}

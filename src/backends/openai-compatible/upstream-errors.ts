@@ -1,0 +1,133 @@
+/**
+ * Turns what an upstream says or does wrong into the ApiError the client sees. Messages name the
+ * provider id, never the upstream URL or key: transport errors contribute only their code.
+ */
+import { ApiError, GatewayTimeoutError, UpstreamError } from "../../errors.js";
+
+/** A failure another attempt (on another endpoint) may fix. Internal to the retry loop. */
+export class RetryableFailure extends Error {
+  constructor(
+    readonly error: ApiError,
+    /** Counts towards the endpoint's cooldown (429 does not: it says when to return instead). */
+    readonly endpointFault: boolean,
+    readonly retryAfterMs?: number,
+  ) {
+    super(error.message);
+  }
+}
+
+export interface UpstreamErrorInfo {
+  message: string;
+  type?: string;
+  param?: string;
+  code?: string;
+  /** A numeric code/status inside the payload (llama.cpp and old vLLM put the HTTP status there). */
+  status?: number;
+}
+
+type Json = Record<string, unknown>;
+/** Removes configured key values from text an upstream wrote (it may quote our key back). */
+export type Redact = (text: string) => string;
+const str = (v: unknown) => (typeof v === "string" && v.length > 0 ? v : undefined);
+const MAX_MESSAGE = 1_000;
+
+function fromObject(o: Json): UpstreamErrorInfo | undefined {
+  const e = o.error;
+  // OpenAI, Ollama, llama-server, recent vLLM: {"error": {message, type, param, code}}
+  if (typeof e === "object" && e !== null) {
+    const inner = e as Json;
+    const numeric = typeof inner.code === "number" ? inner.code : typeof inner.status === "number" ? inner.status : undefined;
+    return { message: str(inner.message) ?? JSON.stringify(inner), type: str(inner.type), param: str(inner.param), code: str(inner.code), status: numeric };
+  }
+  // TGI: {"error": "...", "error_type": "validation"}
+  if (typeof e === "string") return { message: e, type: str(o.error_type) };
+  // Old vLLM: {"object": "error", message, type, param, code}; FastAPI: {"detail": ...}
+  if (o.object === "error" || str(o.message)) {
+    return { message: str(o.message) ?? "error", type: str(o.type), param: str(o.param), code: str(o.code), status: typeof o.code === "number" ? o.code : undefined };
+  }
+  if (o.detail !== undefined) return { message: typeof o.detail === "string" ? o.detail : JSON.stringify(o.detail) };
+  return undefined;
+}
+
+/** Reads an error out of a response body in any of the dialects upstreams use. */
+export function parseErrorBody(text: string, status: number, redact: Redact): UpstreamErrorInfo {
+  const trimmed = text.trim();
+  try {
+    const parsed = JSON.parse(trimmed) as unknown;
+    if (typeof parsed === "object" && parsed !== null) {
+      const info = fromObject(parsed as Json);
+      if (info) return { ...info, message: redact(info.message).slice(0, MAX_MESSAGE) };
+    }
+  } catch {
+    // Not JSON: the text itself is the message.
+  }
+  return { message: trimmed ? redact(trimmed).slice(0, MAX_MESSAGE) : `HTTP ${status}` };
+}
+
+/** True when a parsed stream event is an error payload rather than a chunk. */
+export function isErrorPayload(o: Json): boolean {
+  return (o.error !== undefined && o.error !== null) || o.object === "error";
+}
+
+export function errorInfoFromPayload(o: Json, redact: Redact): UpstreamErrorInfo {
+  const info = fromObject(o) ?? { message: "unknown upstream error" };
+  return { ...info, message: redact(info.message).slice(0, MAX_MESSAGE) };
+}
+
+/** An upstream 4xx (not 401/403/408/429): the client's request is at fault, so status and message go through. */
+export function clientError(providerId: string, status: number, info: UpstreamErrorInfo, headers: Record<string, string>): ApiError {
+  return new ApiError(status, info.type ?? "invalid_request_error", `${providerId}: ${info.message}`, info.param ?? null, info.code ?? null, headers);
+}
+
+export function authError(providerId: string, status: number, info: UpstreamErrorInfo): ApiError {
+  return new UpstreamError(502, `${providerId}: the upstream rejected Understudy's credentials (HTTP ${status}: ${info.message})`, "upstream_auth_error");
+}
+
+export function serverError(providerId: string, status: number, info: UpstreamErrorInfo): ApiError {
+  return new UpstreamError(502, `${providerId}: the upstream failed (HTTP ${status}: ${info.message})`);
+}
+
+export function rateLimitError(providerId: string, info: UpstreamErrorInfo, retryAfterMs: number | undefined): ApiError {
+  const headers: Record<string, string> = retryAfterMs === undefined ? {} : { "Retry-After": String(Math.ceil(retryAfterMs / 1000)) };
+  return new ApiError(429, "rate_limit_error", `${providerId}: rate limited by the upstream (${info.message})`, null, info.code ?? "rate_limit_exceeded", headers);
+}
+
+/** An error payload inside a stream. Before the first byte a 4xx status in it is honoured; after, status is moot. */
+export function streamPayloadError(providerId: string, info: UpstreamErrorInfo): ApiError {
+  const status = info.status !== undefined && info.status >= 400 && info.status < 500 ? info.status : 502;
+  const code = info.code ?? (status === 502 ? "upstream_error" : null);
+  return new ApiError(status, info.type ?? "upstream_error", `${providerId}: ${info.message}`, info.param ?? null, code);
+}
+
+const TIMEOUT_CODES: Record<string, string> = {
+  UND_ERR_CONNECT_TIMEOUT: "connect",
+  UND_ERR_HEADERS_TIMEOUT: "first byte",
+  UND_ERR_BODY_TIMEOUT: "idle",
+};
+
+/** A transport error from undici (refused, reset, timed out, ...). */
+export function transportError(providerId: string, err: unknown, timeouts: { connect_ms: number; first_byte_ms: number; idle_ms: number }): ApiError {
+  const code = String((err as { code?: unknown }).code ?? (err as Error).name ?? "error");
+  const which = TIMEOUT_CODES[code];
+  if (which) {
+    const ms = which === "connect" ? timeouts.connect_ms : which === "first byte" ? timeouts.first_byte_ms : timeouts.idle_ms;
+    return new GatewayTimeoutError(`${providerId}: the upstream did not respond in time (${which} timeout, ${ms} ms)`);
+  }
+  return new UpstreamError(502, `${providerId}: the connection to the upstream failed (${code})`);
+}
+
+export const isTransportError = (err: unknown): boolean => {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (code.startsWith("UND_ERR_") || /^E[A-Z]+$/.test(code));
+};
+
+/** Retry-After (seconds or HTTP date) or retry-after-ms, in milliseconds. */
+export function retryAfterMs(headers: Record<string, string | string[] | undefined>, now: number): number | undefined {
+  const ms = headers["retry-after-ms"];
+  if (typeof ms === "string" && /^\d+(\.\d+)?$/.test(ms.trim())) return Math.ceil(Number(ms));
+  const value = headers["retry-after"];
+  if (typeof value !== "string") return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
