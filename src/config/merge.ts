@@ -39,7 +39,9 @@ function mergeInto(target: Plain, layer: Plain | undefined, nullIsUnset: boolean
     if (FORBIDDEN_KEYS.has(key)) continue;
     const value = layer[key];
     if (value === undefined || (nullIsUnset && value === null)) continue;
-    target[key] = isPlain(value) && isPlain(target[key]) ? mergeInto({ ...(target[key] as Plain) }, value, nullIsUnset) : structuredClone(value);
+    // No copies: the client's layers are this request's own parses and the registration's are
+    // frozen; the merged result is frozen as a whole.
+    target[key] = isPlain(value) && isPlain(target[key]) ? mergeInto({ ...(target[key] as Plain) }, value, nullIsUnset) : value;
   }
   return target;
 }

@@ -1,16 +1,18 @@
-import express, { type NextFunction, type Request, type Response } from "express";
-import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { Logger } from "pino";
 import { routes, type RouteSpec } from "../generated/routes.js";
 import { handlers as defaultHandlers } from "../handlers/index.js";
-import type { Handler, HandlerResult } from "../handlers/types.js";
+import type { Handler } from "../handlers/types.js";
 import { NotFoundError, NotImplementedError, UnsupportedMediaTypeError } from "../errors.js";
 import type { Services } from "../services.js";
 import { extendedSpec } from "../spec/extended-spec.js";
-import { errorMiddleware, sendError, toApiError } from "./error-middleware.js";
-import { writeSse } from "./sse.js";
+import { errorMiddleware } from "./error-middleware.js";
+import { sendError } from "./respond.js";
+import { runOperation } from "./run-operation.js";
 import { createRequestValidator } from "./validation.js";
 import { mountSpecRoutes } from "./spec-routes.js";
+import { createFastPath, fastPathRoutes, newRequestId } from "./fast-path.js";
 import { catalogue, stableJson } from "../config/catalogue.js";
 
 export interface AppOptions {
@@ -23,7 +25,19 @@ export interface AppOptions {
 
 export const DEFAULT_BODY_LIMIT = 10 * 1024 * 1024;
 
-export function createApp(options: AppOptions): express.Express {
+/** The server's request listener: the JSON fast path first, express for everything else. */
+export function createRequestListener(options: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const handlers = options.handlers ?? defaultHandlers;
+  const fast = fastPathRoutes(routes, handlers);
+  const validator = createRequestValidator(extendedSpec(), new Set(routes.filter((r) => handlers[r.operationId]).map((r) => r.operationId)));
+  const app = createApp(options, validator, new Set(fast));
+  const fastPath = createFastPath({ app, routes: fast, handlers, validator, services: options.services, log: options.log, bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT });
+  return (req, res) => {
+    if (!fastPath(req, res)) app(req, res);
+  };
+}
+
+function createApp(options: AppOptions, validator: RequestHandler[], servedElsewhere: ReadonlySet<RouteSpec>): express.Express {
   const { services, log } = options;
   const handlers = options.handlers ?? defaultHandlers;
   const app = express();
@@ -40,11 +54,10 @@ export function createApp(options: AppOptions): express.Express {
   });
   mountSpecRoutes(app);
 
-  const implemented = routes.filter((r) => handlers[r.operationId]);
-  const validator = createRequestValidator(extendedSpec(), new Set(implemented.map((r) => r.operationId)));
   const parseJson = express.json({ limit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT, type: () => true });
 
   for (const route of routes) {
+    if (servedElsewhere.has(route)) continue;
     const handler = handlers[route.operationId];
     const chain = handler
       ? [requireJsonContentType(route), parseJson, keepClientBody, ...validator, invoke(route, handler, services, log)]
@@ -58,7 +71,7 @@ export function createApp(options: AppOptions): express.Express {
 }
 
 function assignRequestId(_req: Request, res: Response, next: NextFunction): void {
-  const id = `req_${randomUUID().replace(/-/g, "")}`;
+  const id = newRequestId();
   res.locals.requestId = id;
   res.setHeader("x-request-id", id);
   next();
@@ -94,39 +107,13 @@ function keepClientBody(req: Request, res: Response, next: NextFunction): void {
 }
 
 function invoke(route: RouteSpec, handler: Handler, services: Services, log: Logger) {
-  return async (req: Request, res: Response) => {
-    const controller = new AbortController();
-    res.on("close", () => {
-      if (!res.writableFinished) controller.abort();
-    });
-    const requestId = String(res.locals.requestId);
-    const call = {
+  return (req: Request, res: Response) =>
+    runOperation(handler, {
       operationId: route.operationId,
       body: req.body,
       clientBody: res.locals.clientBody,
       params: req.params as Record<string, string>,
       query: req.query as Record<string, unknown>,
-      signal: controller.signal,
-      requestId,
-      services,
-      log,
-    };
-    try {
-      await send(res, await handler(call), call);
-    } catch (err) {
-      if (controller.signal.aborted) return void res.end();
-      if (res.headersSent) return void res.end();
-      sendError(res, toApiError(err, requestId, log));
-    }
-  };
-}
-
-async function send(res: Response, result: HandlerResult, call: { signal: AbortSignal; requestId: string; log: Logger }): Promise<void> {
-  if (result.kind === "json") {
-    res.status(result.status ?? 200);
-    if (result.headers) res.set(result.headers);
-    res.json(result.body);
-    return;
-  }
-  await writeSse(res, result.events, { ...call, headers: result.headers });
+      requestId: String(res.locals.requestId),
+    }, res, services, log);
 }

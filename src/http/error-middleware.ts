@@ -1,4 +1,5 @@
-import type { ErrorRequestHandler, Response } from "express";
+import type { ErrorRequestHandler } from "express";
+import { sendError } from "./respond.js";
 import type { Logger } from "pino";
 import { ApiError, InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError, internalError } from "../errors.js";
 import { isValidatorError, translateValidatorError } from "./validation-errors.js";
@@ -35,10 +36,6 @@ export function toApiError(err: unknown, requestId: string, log: Logger, body?: 
   }
   log.error({ err, requestId }, "unexpected error");
   return internalError(requestId);
-}
-
-export function sendError(res: Response, error: ApiError): void {
-  res.status(error.status).set(error.headers).json(error.toBody());
 }
 
 /** The one place where errors become HTTP responses. */

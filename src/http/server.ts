@@ -1,7 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import { createApp, type AppOptions } from "./app.js";
+import { createRequestListener, type AppOptions } from "./app.js";
 
 export interface RunningServer {
   server: http.Server;
@@ -16,8 +16,7 @@ export interface ListenOptions extends AppOptions {
 
 /** Starts the app; port 0 picks a free port (tests). */
 export async function startServer(options: ListenOptions): Promise<RunningServer> {
-  const app = createApp(options);
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, app);
+  const server = http.createServer({ keepAliveTimeout: 65_000 }, createRequestListener(options));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 8080, options.host ?? "127.0.0.1", () => resolve());

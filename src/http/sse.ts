@@ -1,4 +1,4 @@
-import type { Response } from "express";
+import type { ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { ClientAbortError } from "../errors.js";
 import { toApiError } from "./error-middleware.js";
@@ -13,22 +13,61 @@ const SSE_HEADERS = {
 const frame = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
 
 /**
+ * Frames written together: a burst (an upstream's network read, several tokens) becomes one socket
+ * write instead of one per frame, and writes are at least MIN_INTERVAL_MS apart. The first frame,
+ * after a quiet spell, goes out on the next turn of the event loop.
+ */
+const MIN_INTERVAL_MS = 4;
+
+class FrameWriter {
+  private pending = "";
+  private scheduled = false;
+  private lastWrite = 0;
+
+  constructor(private readonly res: ServerResponse) {}
+
+  push(text: string): void {
+    this.pending += text;
+    if (this.scheduled) return;
+    this.scheduled = true;
+    const wait = this.lastWrite + MIN_INTERVAL_MS - performance.now();
+    if (wait > 0) setTimeout(() => this.flush(), wait);
+    else setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.pending === "" || this.res.writableEnded) return;
+    this.res.write(this.pending);
+    this.pending = "";
+    this.lastWrite = performance.now();
+  }
+
+  end(last: string): void {
+    const text = this.pending + last;
+    this.pending = "";
+    this.res.end(text);
+  }
+}
+
+/**
  * The one SSE writer. Nothing is written until the first event exists, so an error raised before it
  * is still an ordinary HTTP error (thrown to the caller). After the first byte an error becomes an
  * in-band `data: {"error":...}` frame, and every stream ends with `data: [DONE]`.
  */
 export async function writeSse(
-  res: Response,
+  res: ServerResponse,
   events: AsyncIterable<unknown>,
   ctx: { signal: AbortSignal; requestId: string; log: Logger; headers?: Record<string, string> },
 ): Promise<void> {
   const iterator = events[Symbol.asyncIterator]();
   const first = await iterator.next();
   res.writeHead(200, { ...SSE_HEADERS, ...ctx.headers });
+  const out = new FrameWriter(res);
   try {
     for (let step = first; !step.done; step = await iterator.next()) {
       if (ctx.signal.aborted) throw new ClientAbortError();
-      res.write(frame(step.value));
+      out.push(frame(step.value));
     }
   } catch (err) {
     if (ctx.signal.aborted || err instanceof ClientAbortError) {
@@ -36,7 +75,7 @@ export async function writeSse(
       res.end();
       return;
     }
-    res.write(frame(toApiError(err, ctx.requestId, ctx.log).toBody()));
+    out.push(frame(toApiError(err, ctx.requestId, ctx.log).toBody()));
   }
-  res.end("data: [DONE]\n\n");
+  out.end("data: [DONE]\n\n");
 }

@@ -1,0 +1,112 @@
+/**
+ * The JSON operations (chat, completions, embeddings) served on plain node:http: Express's
+ * per-request machinery costs about as much as a whole proxy hop, and these are the hot paths of a
+ * gateway. The same validator (express-openapi-validator, over the same extended spec), the same
+ * errors and the same operation runner as the express routes.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { randomUUID } from "node:crypto";
+import type { Express, RequestHandler } from "express";
+import type { Logger } from "pino";
+import type { Handler } from "../handlers/types.js";
+import type { RouteSpec } from "../generated/routes.js";
+import { UnsupportedMediaTypeError } from "../errors.js";
+import type { Services } from "../services.js";
+import { toApiError } from "./error-middleware.js";
+import { sendError } from "./respond.js";
+import { runOperation } from "./run-operation.js";
+
+export const newRequestId = () => `req_${randomUUID().replace(/-/g, "")}`;
+
+/** Implemented POST operations with a JSON body and a fixed path: the fast path takes these. */
+export function fastPathRoutes(routes: readonly RouteSpec[], handlers: Readonly<Record<string, Handler>>): RouteSpec[] {
+  return routes.filter(
+    (r) => handlers[r.operationId] && r.method === "post" && r.requestContentTypes.includes("application/json") && !r.expressPath.includes(":") && Object.keys(r.fixedQuery).length === 0,
+  );
+}
+
+interface FastPathOptions {
+  app: Express;
+  routes: RouteSpec[];
+  handlers: Readonly<Record<string, Handler>>;
+  validator: RequestHandler[];
+  services: Services;
+  log: Logger;
+  bodyLimitBytes: number;
+}
+
+const isJson = (type: string | undefined) => type !== undefined && /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type);
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners("data");
+        req.resume();
+        reject({ type: "entity.too.large", status: 413, limit });
+      } else chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", () => reject({ type: "request.aborted", status: 400 }));
+  });
+}
+
+/** express-openapi-validator's middlewares, run on a request object with express's prototype. */
+function validate(opts: FastPathOptions, req: IncomingMessage, path: string, body: unknown): Promise<unknown> {
+  const fake = Object.create(opts.app.request);
+  Object.assign(fake, { app: opts.app, method: "POST", url: path, originalUrl: path, headers: req.headers, body, params: {}, cookies: {} });
+  Object.defineProperty(fake, "query", { value: {}, writable: true });
+  return new Promise((resolve, reject) => {
+    let i = 0;
+    const next = (err?: unknown) => {
+      if (err) return reject(err);
+      if (i === opts.validator.length) return resolve(fake.body);
+      opts.validator[i++](fake, {} as never, next);
+    };
+    next();
+  });
+}
+
+async function serve(opts: FastPathOptions, route: RouteSpec, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const requestId = newRequestId();
+  res.setHeader("x-request-id", requestId);
+  let parsed: unknown;
+  try {
+    const length = req.headers["content-length"];
+    const hasBody = (length !== undefined && length !== "0") || req.headers["transfer-encoding"] !== undefined;
+    if (hasBody && !isJson(req.headers["content-type"])) throw new UnsupportedMediaTypeError(req.headers["content-type"], ["application/json"]);
+    const text = await readBody(req, opts.bodyLimitBytes);
+    if (text !== "") {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw { type: "entity.parse.failed", status: 400 };
+      }
+    }
+    // Two parses: the validator writes the spec's defaults into its copy; the merge needs the client's.
+    const body = await validate(opts, req, path, text === "" ? undefined : JSON.parse(text));
+    const handler = opts.handlers[route.operationId];
+    await runOperation(handler, { operationId: route.operationId, body, clientBody: parsed, params: {}, query: {}, requestId }, res, opts.services, opts.log);
+  } catch (err) {
+    if (res.headersSent) return void res.end();
+    if ((err as { status?: number }).status === 413) res.shouldKeepAlive = false;
+    sendError(res, toApiError(err, requestId, opts.log, parsed));
+  }
+}
+
+/** Returns a listener that takes the fast-path requests and answers false for everything else. */
+export function createFastPath(opts: FastPathOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const table = new Map(opts.routes.map((r) => [`/v1${r.expressPath}`, r]));
+  return (req, res) => {
+    if (req.method !== "POST" || !req.url) return false;
+    const q = req.url.indexOf("?");
+    const path = q < 0 ? req.url : req.url.slice(0, q);
+    const route = table.get(path);
+    if (!route) return false;
+    void serve(opts, route, path, req, res);
+    return true;
+  };
+}
