@@ -6,6 +6,7 @@ import type { BackendInstance, CallContext, EndpointId } from "../backends/types
 import { mergeRequest, rejectForbiddenKeys, deepFreeze } from "../config/merge.js";
 import type { Registration } from "../config/registration.js";
 import { InvalidRequestError } from "../errors.js";
+import { SerializedChunk } from "../backends/serialized-chunk.js";
 import type { HandlerCall, HandlerResult } from "./types.js";
 
 type Body = Record<string, unknown>;
@@ -31,7 +32,8 @@ async function* withDebugAndRelease(events: AsyncIterable<unknown>, debug: Body 
   try {
     let first = true;
     for await (const event of events) {
-      yield first && debug ? { ...(event as Body), "x-localai-debug": debug } : event;
+      if (first && debug) yield { ...(event instanceof SerializedChunk ? event.toObject() : (event as Body)), "x-localai-debug": debug };
+      else yield event;
       first = false;
     }
   } finally {

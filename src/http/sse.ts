@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { ClientAbortError } from "../errors.js";
 import { toApiError } from "./error-middleware.js";
+import { SerializedChunk } from "../backends/serialized-chunk.js";
 
 const SSE_HEADERS = {
   "Content-Type": "text/event-stream; charset=utf-8",
@@ -10,7 +11,7 @@ const SSE_HEADERS = {
   "X-Accel-Buffering": "no",
 };
 
-const frame = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
+const frame = (data: unknown) => `data: ${data instanceof SerializedChunk ? data.json : JSON.stringify(data)}\n\n`;
 
 /**
  * Frames written together: a burst (an upstream's network read, several tokens) becomes one socket

@@ -7,9 +7,11 @@
  */
 import type { EventSourceMessage } from "eventsource-parser";
 import { ApiError, UpstreamError } from "../../errors.js";
+import { withModel, type SerializedChunk } from "../serialized-chunk.js";
 import { errorInfoFromPayload, isErrorPayload, parseErrorBody, RetryableFailure, streamPayloadError } from "./upstream-errors.js";
 
 type Json = Record<string, unknown>;
+type Chunk = SerializedChunk;
 const DONE = Symbol("done");
 
 export interface ChunkStreamHooks {
@@ -25,7 +27,7 @@ export interface ChunkStreamHooks {
 export class ChunkStream {
   private sawFinish = false;
   private sawDone = false;
-  private first: Json | undefined;
+  private first: Chunk | undefined;
 
   constructor(
     private readonly events: AsyncIterator<EventSourceMessage>,
@@ -51,7 +53,7 @@ export class ChunkStream {
     await this.events.return?.(undefined);
   }
 
-  async *relay(): AsyncGenerator<Json> {
+  async *relay(): AsyncGenerator<Chunk> {
     let outcome = "client stopped reading";
     try {
       if (this.first !== undefined) yield this.first;
@@ -84,7 +86,7 @@ export class ChunkStream {
     }
   }
 
-  private async read(): Promise<Json | undefined> {
+  private async read(): Promise<Chunk | undefined> {
     if (this.sawDone) return undefined;
     try {
       return await this.nextChunk();
@@ -94,7 +96,7 @@ export class ChunkStream {
   }
 
   /** The next chunk, or undefined at `[DONE]` / end of stream. Error payloads throw. */
-  private async nextChunk(): Promise<Json | undefined> {
+  private async nextChunk(): Promise<Chunk | undefined> {
     for (;;) {
       const step = await this.events.next();
       if (step.done) return undefined;
@@ -107,7 +109,7 @@ export class ChunkStream {
     }
   }
 
-  private toChunk(event: EventSourceMessage): Json | typeof DONE | undefined {
+  private toChunk(event: EventSourceMessage): Chunk | typeof DONE | undefined {
     const { providerId } = this.hooks;
     if (event.event === "error") throw streamPayloadError(providerId, parseErrorBody(event.data, 502, this.hooks.redact));
     // Named events other than `message` are not OpenAI chunks (e.g. keep-alive pings): skipped.
@@ -124,9 +126,8 @@ export class ChunkStream {
       throw new UpstreamError(502, `${providerId}: the upstream sent an event that is not a JSON object`, "upstream_protocol_error");
     }
     if (isErrorPayload(chunk)) throw streamPayloadError(providerId, errorInfoFromPayload(chunk, this.hooks.redact));
-    chunk.model = this.hooks.requestedModel;
     if (!this.sawFinish) this.noteFinish(chunk);
-    return chunk;
+    return withModel(data, chunk, this.hooks.requestedModel);
   }
 
   private noteFinish(chunk: Json): void {

@@ -70,7 +70,7 @@ export class UpstreamClient {
   }
 
   /** Chat and completions: JSON, or (stream: true) chunks whose first one has already arrived. */
-  async generate(op: string, request: Readonly<Json>, ctx: CallContext): Promise<Json | AsyncIterable<Json>> {
+  async generate(op: string, request: Readonly<Json>, ctx: CallContext): Promise<Json | AsyncIterable<unknown>> {
     if (request.stream !== true) return this.json(op, request, ctx);
     const body = this.body(request);
     const call = new CallState(ctx, this.id, this.cfg.options.timeouts.total_ms);

@@ -1,0 +1,26 @@
+/**
+ * A stream event that is already JSON text: a gateway relaying an upstream's chunk need not parse
+ * and re-serialize it to change one field. The SSE writer writes `json` as it is.
+ */
+export class SerializedChunk {
+  constructor(readonly json: string) {}
+
+  toObject(): Record<string, unknown> {
+    return JSON.parse(this.json) as Record<string, unknown>;
+  }
+}
+
+const MODEL_FIELD = /"model"\s*:\s*("(?:[^"\\]|\\.)*")/;
+
+/**
+ * The chunk's text with its top-level `model` replaced (re-serialized when that is not safe). `parsed` is the same text parsed: the
+ * first `"model": "..."` in the text is only replaced if it is that top-level value.
+ */
+export function withModel(text: string, parsed: Record<string, unknown>, model: string): SerializedChunk {
+  // Multi-line data (JSON spread over several `data:` lines) would break our one-line frame.
+  const match = /[\r\n]/.test(text) ? null : MODEL_FIELD.exec(text);
+  if (match && typeof parsed.model === "string" && JSON.parse(match[1]) === parsed.model) {
+    return new SerializedChunk(text.slice(0, match.index) + `"model":${JSON.stringify(model)}` + text.slice(match.index + match[0].length));
+  }
+  return new SerializedChunk(JSON.stringify({ ...parsed, model }));
+}
