@@ -37,6 +37,20 @@ beforeEach(() => upstream.route(undefined));
 const hi = [{ role: "user" as const, content: "hi" }];
 const last = () => upstream.requests[upstream.requests.length - 1];
 
+describe("model resolution through the openai SDK", () => {
+  it.each([
+    ["model ref provider::api_version::model", "gpu::v1::qwen"],
+    ["legacy provider/model", "gpu/qwen"],
+    ["legacy provider/upstream model", "gpu/Qwen/Qwen2.5-7B-Instruct"],
+    ["bare upstream model id", "Qwen/Qwen2.5-7B-Instruct"],
+  ])("%s reaches the registration and answers with the name the client used", async (_form, name) => {
+    const r = await gw.client.chat.completions.create({ model: name, messages: hi, max_tokens: 5 });
+    expect(r.model).toBe(name);
+    expect(last().body.model).toBe("Qwen/Qwen2.5-7B-Instruct");
+    expect((await gw.client.models.retrieve(name)).id).toBe("qwen");
+  });
+});
+
 describe("openai-compatible backend: pass-through", () => {
   it("sends upstream_model and the provider key upstream, and answers with the client's model name", async () => {
     const { data, response } = await gw.client.chat.completions.create({ model: "qwen", messages: hi, max_tokens: 5 }).withResponse();
