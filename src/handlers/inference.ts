@@ -28,16 +28,12 @@ function splitDebug(merged: Readonly<Body>, reg: Registration): { request: Reado
   return { request: deepFreeze(request), debug: debug === true };
 }
 
-async function* withDebugAndRelease(events: AsyncIterable<unknown>, debug: Body | undefined, leave: () => void): AsyncIterable<unknown> {
-  try {
-    let first = true;
-    for await (const event of events) {
-      if (first && debug) yield { ...(event instanceof SerializedChunk ? event.toObject() : (event as Body)), "x-localai-debug": debug };
-      else yield event;
-      first = false;
-    }
-  } finally {
-    leave();
+async function* withDebug(events: AsyncIterable<unknown>, debug: Body): AsyncIterable<unknown> {
+  let first = true;
+  for await (const event of events) {
+    if (first) yield { ...(event instanceof SerializedChunk ? event.toObject() : (event as Body)), "x-localai-debug": debug };
+    else yield event;
+    first = false;
   }
 }
 
@@ -57,7 +53,7 @@ export async function runInference(call: HandlerCall, endpoint: EndpointId, invo
     const result = await pending;
     const debugEcho = debug ? { registration: reg.model, backend: reg.backend, request: merged } : undefined;
     if (isAsyncIterable(result)) {
-      return { kind: "stream", events: withDebugAndRelease(result, debugEcho, leave), headers };
+      return { kind: "stream", events: debugEcho ? withDebug(result, debugEcho) : result, headers, onEnd: leave };
     }
     leave();
     return { kind: "json", body: debugEcho ? { ...(result as Body), "x-localai-debug": debugEcho } : result, headers };

@@ -20,7 +20,7 @@ export interface HandlerCall {
 export type HandlerResult =
   | { kind: "json"; body: unknown; status?: number; headers?: Record<string, string> }
   /** Each item is one `data:` event (an OpenAI chunk); the writer adds `data: [DONE]`. */
-  | { kind: "stream"; events: AsyncIterable<unknown>; headers?: Record<string, string> };
+  | { kind: "stream"; events: AsyncIterable<unknown>; headers?: Record<string, string>; onEnd?: () => void };
 
 export type Handler = (call: HandlerCall) => Promise<HandlerResult>;
 

@@ -35,5 +35,9 @@ export async function runOperation(handler: Handler, input: OperationInput, res:
 
 async function send(res: ServerResponse, result: HandlerResult, call: { signal: AbortSignal; requestId: string; log: Logger }): Promise<void> {
   if (result.kind === "json") return writeJson(res, result.status ?? 200, result.body, result.headers);
-  await writeSse(res, result.events, { ...call, headers: result.headers });
+  try {
+    await writeSse(res, result.events, { ...call, headers: result.headers });
+  } finally {
+    result.onEnd?.();
+  }
 }

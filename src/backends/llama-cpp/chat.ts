@@ -114,19 +114,20 @@ export async function chatCompletions(runtime: LlamaRuntime, req: ChatRequest, c
 function streamChat(plan: ChatPlan, lease: { slot: Slot; release(): void }, req: ChatRequest, ctx: CallContext): AsyncIterable<unknown> {
   const head = header(ctx);
   const withUsage = req.stream_options?.include_usage === true;
-  return runStream(lease, ctx, async (push, signal) => {
-    const chunk = (choice: Record<string, unknown>) => push(chatChunk(head, [{ logprobs: null, finish_reason: null, ...choice }], withUsage ? null : undefined));
+  return runStream(lease, ctx, async (out, signal) => {
+    const chunk = (choice: Record<string, unknown>) => chatChunk(head, [{ logprobs: null, finish_reason: null, ...choice }], withUsage ? null : undefined);
+    const content = (index: number, text: string) => chunk({ index, delta: { content: text } });
     let completion = 0;
     for (let i = 0; i < plan.n; i++) {
-      chunk({ index: i, delta: { role: "assistant", content: "" } });
+      out.push(chunk({ index: i, delta: { role: "assistant", content: "" } }));
       const r = await generateChoice(lease.slot, plan, i, signal, {
-        onText: (text) => text && chunk({ index: i, delta: { content: text } }),
-        onToolCallStart: (index, call) => chunk({ index: i, delta: { tool_calls: [{ index, ...call }] } }),
-        onToolCallArguments: (index, fragment) => chunk({ index: i, delta: { tool_calls: [{ index, function: { arguments: fragment } }] } }),
+        onText: (text) => out.text(i, text, content),
+        onToolCallStart: (index, call) => out.push(chunk({ index: i, delta: { tool_calls: [{ index, ...call }] } })),
+        onToolCallArguments: (index, fragment) => out.push(chunk({ index: i, delta: { tool_calls: [{ index, function: { arguments: fragment } }] } })),
       });
       completion += r.completionTokens;
-      chunk({ index: i, delta: {}, finish_reason: r.finish });
+      out.push(chunk({ index: i, delta: {}, finish_reason: r.finish }));
     }
-    if (withUsage) push(chatChunk(head, [], usage(plan.promptTokens, completion)));
+    if (withUsage) out.push(chatChunk(head, [], usage(plan.promptTokens, completion)));
   });
 }

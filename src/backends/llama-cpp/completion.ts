@@ -81,19 +81,19 @@ export async function completions(runtime: LlamaRuntime, req: CompletionRequest,
   const h = head(ctx);
   if (req.stream) {
     const withUsage = req.stream_options?.include_usage === true;
-    return runStream(lease, ctx, async (push, signal) => {
-      const chunk = (index: number, text: string, finish: FinishReason | null) => push(textCompletion(h, [{ text, index, logprobs: null, finish_reason: finish }], withUsage ? null : undefined));
+    return runStream(lease, ctx, async (out, signal) => {
+      const chunk = (index: number, text: string, finish: FinishReason | null = null) => textCompletion(h, [{ text, index, logprobs: null, finish_reason: finish }], withUsage ? null : undefined);
       let completion = 0;
       for (const [pi, prompt] of p.prompts.entries()) {
         for (let j = 0; j < p.n; j++) {
           const index = pi * p.n + j;
-          if (p.echo) chunk(index, prompt.text, null);
-          const r = await generate(lease.slot, p, prompt, j, signal, (t) => t && chunk(index, t, null));
+          if (p.echo) out.push(chunk(index, prompt.text));
+          const r = await generate(lease.slot, p, prompt, j, signal, (t) => out.text(index, t, chunk));
           completion += r.completionTokens;
-          chunk(index, "", r.finish);
+          out.push(chunk(index, "", r.finish));
         }
       }
-      if (withUsage) push(textCompletion(h, [], usage(promptTokens, completion)));
+      if (withUsage) out.push(textCompletion(h, [], usage(promptTokens, completion)));
     });
   }
   try {
