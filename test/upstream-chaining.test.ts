@@ -42,13 +42,23 @@ describe("chaining: llama-cpp Understudy behind an openai-compatible Understudy"
     expect(stable(b)).toEqual(stable(a));
   });
 
-  it("streaming passes through chunk by chunk, usage included when asked", async () => {
+  it("streaming passes through, usage included when asked", async () => {
+    // llama-cpp batches tokens generated within 10 ms into one chunk, so chunk boundaries vary
+    // from run to run: the text, the finish and the usage are what must match.
     const params = { messages: user("Write something"), max_tokens: 12, temperature: 0.8, seed: 42, stream: true as const, stream_options: { include_usage: true } };
+    const summary = (chunks: any[]) => ({
+      text: chunks.map((c) => c.choices[0]?.delta?.content ?? "").join(""),
+      roles: chunks.filter((c) => c.choices[0]?.delta?.role).length,
+      finish: chunks.map((c) => c.choices[0]?.finish_reason).filter(Boolean),
+      usage: chunks[chunks.length - 1].usage,
+      ids: new Set(chunks.map((c) => c.id)).size,
+    });
     const a = await streamed(await direct.client.chat.completions.create({ model: "demo", ...params }));
     const b = await streamed(await gw.client.chat.completions.create({ model: "relay", ...params }));
     expect(b.every((c) => c.model === "relay")).toBe(true);
-    expect(b.map(stable)).toEqual(a.map(stable));
-    expect(b[b.length - 1].usage?.completion_tokens).toBeGreaterThan(0);
+    expect(summary(b)).toEqual(summary(a));
+    expect(summary(b)).toMatchObject({ roles: 1, finish: ["length"], ids: 1 });
+    expect(b[b.length - 1].usage?.completion_tokens).toBe(12);
   });
 
   it("completions pass through, streamed and not", async () => {

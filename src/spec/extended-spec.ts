@@ -14,8 +14,13 @@ export function extendedSpec(): SpecDocument {
 
 export const extendedSpecPath = () => path.join(projectRoot(), "openapi/extended.json");
 
-/** Keys that document a schema without constraining it; the validator does not need them. */
-const DOC_ONLY_KEYS = new Set(["description", "summary", "example", "examples", "title", "externalDocs", "deprecated"]);
+/**
+ * Keys the validator does not need: documentation, and `discriminator`, which only names the
+ * branch a `oneOf` already decides. express-openapi-validator compiles a validator for every
+ * discriminator variant at start-up (about half a second for the chat request alone) and uses
+ * them only for a discriminated request body, which none of ours is.
+ */
+const DOC_ONLY_KEYS = new Set(["description", "summary", "example", "examples", "title", "externalDocs", "deprecated", "discriminator"]);
 /** Keys whose value is a map of names chosen by the spec author, not schema keywords. */
 const NAME_MAPS = new Set(["properties", "patternProperties", "$defs", "definitions", "mapping", "schemas", "responses", "paths"]);
 
