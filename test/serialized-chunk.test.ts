@@ -1,4 +1,4 @@
-import { withModel } from "../src/backends/serialized-chunk.js";
+import { relayUnparsed, withModel } from "../src/backends/serialized-chunk.js";
 
 const relay = (text: string) => JSON.parse(withModel(text, JSON.parse(text), "mine").json);
 
@@ -18,5 +18,24 @@ describe("withModel: an upstream chunk relayed with the client's model name", ()
     expect(multi).not.toMatch(/\n/);
     expect(JSON.parse(multi)).toEqual({ model: "mine", choices: [] });
     expect(relay('{"choices":[]}')).toEqual({ choices: [], model: "mine" });
+  });
+});
+
+describe("relayUnparsed: the common chunk relayed without parsing", () => {
+  it("rewrites a top-level model that comes before any nested value", () => {
+    const out = relayUnparsed('{"id":"c","object":"chat.completion.chunk","created":1,"model":"up","choices":[{"delta":{"content":"x"}}]}', "mine");
+    expect(JSON.parse(out!.json)).toMatchObject({ model: "mine", choices: [{ delta: { content: "x" } }] });
+  });
+
+  it.each([
+    ['{"error":{"message":"boom"}}', "an error payload"],
+    ['{"object":"error","message":"boom","model":"up"}', "a vLLM error payload"],
+    ['{"choices":[{"delta":{"model":"inner"}}],"model":"up"}', "a model key inside a nested value first"],
+    ['{"id":"a\\"model\\":\\"b","model":"up"}', "an escaped quote before the key"],
+    ['{"model":"up",\n"choices":[]}', "multi-line data"],
+    ['{"choices":[]}', "no model field"],
+    ["[1,2]", "not an object"],
+  ])("leaves %s to the full parse (%s)", (text) => {
+    expect(relayUnparsed(text, "mine")).toBeUndefined();
   });
 });

@@ -18,9 +18,26 @@ const MODEL_FIELD = /"model"\s*:\s*("(?:[^"\\]|\\.)*")/;
  */
 export function withModel(text: string, parsed: Record<string, unknown>, model: string): SerializedChunk {
   // Multi-line data (JSON spread over several `data:` lines) would break our one-line frame.
-  const match = /[\r\n]/.test(text) ? null : MODEL_FIELD.exec(text);
+  const match = hasLineBreak(text) ? null : MODEL_FIELD.exec(text);
   if (match && typeof parsed.model === "string" && JSON.parse(match[1]) === parsed.model) {
     return new SerializedChunk(text.slice(0, match.index) + `"model":${JSON.stringify(model)}` + text.slice(match.index + match[0].length));
   }
   return new SerializedChunk(JSON.stringify({ ...parsed, model }));
+}
+
+const hasLineBreak = (text: string) => text.includes("\n") || text.includes("\r");
+
+/**
+ * The common case of a relayed stream, without parsing: a one-line JSON object that cannot be an
+ * error payload (it never says "error") and whose first `"model"` key is at the top level, before
+ * any nested object or array. Anything else returns undefined and is parsed and checked in full.
+ */
+export function relayUnparsed(text: string, model: string): SerializedChunk | undefined {
+  if (text.charCodeAt(0) !== 123 /* { */ || text.charCodeAt(text.length - 1) !== 125 /* } */) return undefined;
+  if (hasLineBreak(text) || text.includes('"error"')) return undefined;
+  const match = MODEL_FIELD.exec(text);
+  if (!match) return undefined;
+  const before = text.slice(1, match.index);
+  if (before.includes("{") || before.includes("[") || before.includes("\\")) return undefined;
+  return new SerializedChunk(text.slice(0, match.index) + `"model":${JSON.stringify(model)}` + text.slice(match.index + match[0].length));
 }

@@ -7,12 +7,14 @@
  */
 import type { EventSourceMessage } from "eventsource-parser";
 import { ApiError, UpstreamError } from "../../errors.js";
-import { withModel, type SerializedChunk } from "../serialized-chunk.js";
+import { relayUnparsed, withModel, type SerializedChunk } from "../serialized-chunk.js";
 import { errorInfoFromPayload, isErrorPayload, parseErrorBody, RetryableFailure, streamPayloadError } from "./upstream-errors.js";
 
 type Json = Record<string, unknown>;
 type Chunk = SerializedChunk;
 const DONE = Symbol("done");
+/** A non-null finish_reason somewhere in the chunk. */
+const FINISH_SET = /"finish_reason"\s*:\s*"/;
 
 export interface ChunkStreamHooks {
   providerId: string;
@@ -116,6 +118,11 @@ export class ChunkStream {
     if (event.event !== undefined && event.event !== "message") return undefined;
     const data = event.data;
     if (data === "[DONE]") return DONE;
+    const relayed = relayUnparsed(data, this.hooks.requestedModel);
+    if (relayed) {
+      if (!this.sawFinish && FINISH_SET.test(data)) this.sawFinish = true;
+      return relayed;
+    }
     let chunk: Json;
     try {
       chunk = JSON.parse(data) as Json;
