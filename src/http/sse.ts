@@ -15,15 +15,18 @@ const frame = (data: unknown) => `data: ${data instanceof SerializedChunk ? data
 
 /**
  * Frames written together: a burst (an upstream's network read, several tokens) becomes one socket
- * write instead of one per frame, and writes are at least MIN_INTERVAL_MS apart. The first frame,
- * after a quiet spell, goes out on the next turn of the event loop.
+ * write instead of one per frame, and writes are at least MIN_INTERVAL_MS apart. The first writes
+ * (the role chunk, then the first content: time to first token) and any write after a quiet
+ * spell go out on the next turn of the event loop.
  */
 const MIN_INTERVAL_MS = 4;
+const IMMEDIATE_WRITES = 2;
 
 class FrameWriter {
   private pending = "";
   private scheduled = false;
   private lastWrite = 0;
+  private writes = 0;
 
   constructor(private readonly res: ServerResponse) {}
 
@@ -31,7 +34,7 @@ class FrameWriter {
     this.pending += text;
     if (this.scheduled) return;
     this.scheduled = true;
-    const wait = this.lastWrite + MIN_INTERVAL_MS - performance.now();
+    const wait = this.writes < IMMEDIATE_WRITES ? 0 : this.lastWrite + MIN_INTERVAL_MS - performance.now();
     if (wait > 0) setTimeout(() => this.flush(), wait);
     else setImmediate(() => this.flush());
   }
@@ -42,6 +45,7 @@ class FrameWriter {
     this.res.write(this.pending);
     this.pending = "";
     this.lastWrite = performance.now();
+    this.writes++;
   }
 
   end(last: string): void {
