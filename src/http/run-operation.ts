@@ -4,20 +4,14 @@
  */
 import type { ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import type { Handler, HandlerResult } from "../handlers/types.js";
+import type { Handler, HandlerCall, HandlerResult } from "../handlers/types.js";
 import type { Services } from "../services.js";
 import { toApiError } from "./error-middleware.js";
 import { sendError, writeJson } from "./respond.js";
 import { writeSse } from "./sse.js";
 
-export interface OperationInput {
-  operationId: string;
-  body: unknown;
-  clientBody: unknown;
-  params: Record<string, string>;
-  query: Record<string, unknown>;
-  requestId: string;
-}
+/** A handler call without what the runner adds (abort signal, services, logger). */
+export type OperationInput = Omit<HandlerCall, "signal" | "services" | "log">;
 
 export async function runOperation(handler: Handler, input: OperationInput, res: ServerResponse, services: Services, log: Logger): Promise<void> {
   const controller = new AbortController();
