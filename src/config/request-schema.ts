@@ -7,7 +7,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import { routes } from "../generated/routes.js";
 import type { EndpointId } from "../backends/types.js";
-import { extendedSpec, validationSubset } from "../spec/extended-spec.js";
+import { validationSpec } from "../spec/extended-spec.js";
 
 export interface PartialBodyValidator {
   validate(body: Record<string, unknown>): ErrorObject[];
@@ -21,16 +21,18 @@ type Schema = Record<string, any>;
 const SPEC_ID = "understudy-spec.json";
 const cache = new Map<EndpointId, PartialBodyValidator>();
 let ajv: Ajv2020 | undefined;
+const ENDPOINT_IDS: ReadonlySet<string> = new Set(["createChatCompletion", "createCompletion", "createEmbedding"]);
+/** Components of the request schemas, from the (generated) validation subset. */
+const spec = () => validationSpec(ENDPOINT_IDS, false);
 
 function sharedAjv(): Ajv2020 {
   if (ajv) return ajv;
   ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false, validateSchema: false });
-  const subset = validationSubset(extendedSpec(), new Set(["createChatCompletion", "createCompletion", "createEmbedding"]));
-  ajv.addSchema({ $id: SPEC_ID, components: subset.components }, SPEC_ID);
+  ajv.addSchema({ $id: SPEC_ID, components: spec().components }, SPEC_ID);
   return ajv;
 }
 
-const componentOf = (ref: string): Schema => extendedSpec().components.schemas[ref.split("/").pop()!];
+const componentOf = (ref: string): Schema => spec().components.schemas[ref.split("/").pop()!];
 
 /** field -> its property schema, through allOf and $ref parts. */
 function propertySchemas(schema: Schema, out = new Map<string, Schema>()): Map<string, Schema> {
@@ -55,7 +57,7 @@ function schemaNameOf(endpoint: EndpointId): string {
 export function partialBodyValidator(endpoint: EndpointId): PartialBodyValidator {
   const hit = cache.get(endpoint);
   if (hit) return hit;
-  const props = propertySchemas(extendedSpec().components.schemas[schemaNameOf(endpoint)]);
+  const props = propertySchemas(spec().components.schemas[schemaNameOf(endpoint)]);
   const compiled = new Map<string, ValidateFunction>();
   const fieldValidator = (field: string) => {
     let fn = compiled.get(field);

@@ -6,7 +6,6 @@ import { handlers as defaultHandlers } from "../handlers/index.js";
 import type { Handler } from "../handlers/types.js";
 import { NotFoundError, NotImplementedError, UnsupportedMediaTypeError } from "../errors.js";
 import type { Services } from "../services.js";
-import { extendedSpec } from "../spec/extended-spec.js";
 import { errorMiddleware } from "./error-middleware.js";
 import { sendError } from "./respond.js";
 import { runOperation } from "./run-operation.js";
@@ -29,7 +28,7 @@ export const DEFAULT_BODY_LIMIT = 10 * 1024 * 1024;
 export function createRequestListener(options: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const handlers = options.handlers ?? defaultHandlers;
   const fast = fastPathRoutes(routes, handlers);
-  const validator = createRequestValidator(extendedSpec(), new Set(routes.filter((r) => handlers[r.operationId]).map((r) => r.operationId)));
+  const validator = createRequestValidator(new Set(routes.filter((r) => handlers[r.operationId]).map((r) => r.operationId)));
   const app = createApp(options, validator, new Set(fast));
   const fastPath = createFastPath({ app, routes: fast, handlers, validator, services: options.services, log: options.log, bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT });
   return (req, res) => {

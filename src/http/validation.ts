@@ -1,11 +1,11 @@
 import type { RequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";
-import { validationSubset, type SpecDocument } from "../spec/extended-spec.js";
+import { validationSpec } from "../spec/extended-spec.js";
 
 /** express-openapi-validator over just the implemented operations (see validationSubset). */
-export function createRequestValidator(spec: SpecDocument, operationIds: ReadonlySet<string>): RequestHandler[] {
+export function createRequestValidator(operationIds: ReadonlySet<string>): RequestHandler[] {
   return OpenApiValidator.middleware({
-    apiSpec: validationSubset(spec, operationIds) as never,
+    apiSpec: validationSpec(operationIds) as never,
     validateApiSpec: false,
     validateRequests: { allowUnknownQueryParameters: true, allErrors: false },
     validateResponses: false,

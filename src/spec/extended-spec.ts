@@ -13,6 +13,26 @@ export function extendedSpec(): SpecDocument {
 }
 
 export const extendedSpecPath = () => path.join(projectRoot(), "openapi/extended.json");
+export const validationSpecPath = () => path.join(projectRoot(), "openapi/validation.json");
+
+/** The operations openapi/validation.json was generated for. */
+export const OPERATIONS_KEY = "x-understudy-operations";
+
+let generatedSubset: SpecDocument | null | undefined;
+
+/**
+ * The validation subset for these operations: the generated openapi/validation.json when it covers
+ * them (`exact`: exactly them), else computed from the full spec. Reading the small generated file
+ * instead of parsing the 3.4 MB spec is a tenth of a second off every start.
+ */
+export function validationSpec(operationIds: ReadonlySet<string>, exact = true): SpecDocument {
+  if (generatedSubset === undefined) {
+    generatedSubset = fs.existsSync(validationSpecPath()) ? (JSON.parse(fs.readFileSync(validationSpecPath(), "utf8")) as SpecDocument) : null;
+  }
+  const covered = new Set<string>(generatedSubset?.[OPERATIONS_KEY] ?? []);
+  const fits = [...operationIds].every((id) => covered.has(id)) && (!exact || covered.size === operationIds.size);
+  return fits && generatedSubset ? generatedSubset : validationSubset(extendedSpec(), operationIds);
+}
 
 /**
  * Keys the validator does not need: documentation, and `discriminator`, which only names the
@@ -52,7 +72,8 @@ export function validationSubset(doc: SpecDocument, operationIds: ReadonlySet<st
     schemas[name] = schema;
     pending.push(...collectRefs(schema));
   }
-  return stripDocs({ openapi: doc.openapi, info: { title: doc.info.title, version: doc.info.version }, servers: [{ url: "/v1" }], paths, components: { schemas } }) as SpecDocument;
+  const subset = stripDocs({ openapi: doc.openapi, info: { title: doc.info.title, version: doc.info.version }, servers: [{ url: "/v1" }], paths, components: { schemas } }) as SpecDocument;
+  return { ...subset, [OPERATIONS_KEY]: [...operationIds].sort() };
 }
 
 function collectRefs(node: unknown, out: string[] = []): string[] {
