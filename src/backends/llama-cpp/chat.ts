@@ -1,12 +1,12 @@
 /** Chat completions on llama.cpp: one or n choices, whole or streamed, with tool calls. */
-import type { LlamaChatResponse, Token } from "node-llama-cpp";
+import type { LlamaChatResponse } from "node-llama-cpp";
 import { ApiError, ClientAbortError } from "../../errors.js";
 import { runStream } from "./stream-runner.js";
 import { chatChunk, chatCompletion, newId, nowSeconds, usage, type ChatChoice, type ChatStreamHeader, type FinishReason, type ToolCall } from "../openai-shapes.js";
 import type { CallContext, ChatRequest } from "../types.js";
 import { planChat, type ChatPlan } from "./chat-plan.js";
 import type { LlamaRuntime, Slot } from "./runtime.js";
-import { tokenBiasFor } from "./sampling.js";
+import { generationOptions } from "./sampling.js";
 
 const FINISH: Record<string, FinishReason> = {
   eogToken: "stop",
@@ -39,21 +39,14 @@ function finishOf(res: LlamaChatResponse<any>, signal: AbortSignal): FinishReaso
 export async function generateChoice(slot: Slot, plan: ChatPlan, choice: number, signal: AbortSignal, events: ChoiceEvents = {}): Promise<ChoiceResult> {
   let completionTokens = 0;
   const ids = new Map<number, string>();
-  const model = slot.sequence.model;
-  const base = {
+  const base = await generationOptions(plan.sampling, slot.sequence.model, {
+    choice,
     maxTokens: plan.maxTokens,
-    temperature: plan.sampling.temperature,
-    topP: plan.sampling.topP,
-    topK: plan.sampling.topK,
-    minP: plan.sampling.minP,
-    seed: plan.sampling.seed === undefined ? undefined : plan.sampling.seed + choice,
-    customStopTriggers: plan.sampling.customStopTriggers?.length ? plan.sampling.customStopTriggers : undefined,
-    repeatPenalty: plan.sampling.repeatPenalty,
-    tokenBias: await tokenBiasFor(model, plan.sampling.bias, plan.forcedPrefix),
     signal,
-    onToken: (tokens: Token[]) => void (completionTokens += tokens.length),
+    forcedPrefix: plan.forcedPrefix,
+    onToken: (tokens) => void (completionTokens += tokens.length),
     onTextChunk: events.onText,
-  };
+  });
   const onFunctionCallParamsChunk = (chunk: { callIndex: number; functionName: string; paramsChunk: string }) => {
     if (!ids.has(chunk.callIndex)) {
       ids.set(chunk.callIndex, newId("call_"));

@@ -4,7 +4,7 @@ import { ClientAbortError, ContextLengthExceededError, InvalidRequestError } fro
 import { newId, nowSeconds, textCompletion, usage, type FinishReason } from "../openai-shapes.js";
 import type { CallContext, CompletionRequest } from "../types.js";
 import type { LlamaRuntime, Slot } from "./runtime.js";
-import { samplingOptions, tokenBiasFor, type Sampling } from "./sampling.js";
+import { generationOptions, samplingOptions, type Sampling } from "./sampling.js";
 import { runStream } from "./stream-runner.js";
 import { COMPLETION_UNSUPPORTED, rejectUnsupported } from "./unsupported.js";
 
@@ -52,21 +52,14 @@ async function plan(req: CompletionRequest, runtime: LlamaRuntime): Promise<Plan
 async function generate(slot: Slot, plan: Plan, prompt: Prompt, choice: number, signal: AbortSignal, onText?: (t: string) => void) {
   let completionTokens = 0;
   const s = plan.sampling;
-  const res = await slot.completion.generateCompletionWithMeta(prompt.input, {
+  const options = await generationOptions(s, slot.sequence.model, {
+    choice,
     maxTokens: prompt.maxTokens,
-    temperature: s.temperature,
-    topP: s.topP,
-    topK: s.topK,
-    minP: s.minP,
-    seed: s.seed === undefined ? undefined : s.seed + choice,
-    customStopTriggers: s.customStopTriggers?.length ? s.customStopTriggers : undefined,
-    repeatPenalty: s.repeatPenalty,
-    grammar: s.grammar,
-    tokenBias: await tokenBiasFor(slot.sequence.model, s.bias),
     signal,
-    onToken: (tokens: Token[]) => void (completionTokens += tokens.length),
+    onToken: (tokens) => void (completionTokens += tokens.length),
     onTextChunk: onText,
   });
+  const res = await slot.completion.generateCompletionWithMeta(prompt.input, { ...options, grammar: s.grammar });
   if (res.metadata.stopReason === "abort" || signal.aborted) throw new ClientAbortError();
   const finish: FinishReason = res.metadata.stopReason === "maxTokens" ? "length" : "stop";
   return { text: res.response, finish, completionTokens: Math.min(completionTokens, prompt.maxTokens) };

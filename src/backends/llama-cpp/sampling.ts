@@ -105,3 +105,28 @@ export async function tokenBiasFor(model: LlamaModel, fixed: Map<Token, number>,
     return bias;
   };
 }
+
+/**
+ * The node-llama-cpp options LlamaChat and LlamaCompletion share, for choice `choice` of a request
+ * (each choice gets its own seed). `onToken` counts what is generated.
+ */
+export async function generationOptions(
+  sampling: Sampling,
+  model: LlamaModel,
+  run: { choice: number; maxTokens: number; signal: AbortSignal; forcedPrefix?: Token[]; onToken: (tokens: Token[]) => void; onTextChunk?: (text: string) => void },
+) {
+  return {
+    maxTokens: run.maxTokens,
+    temperature: sampling.temperature,
+    topP: sampling.topP,
+    topK: sampling.topK,
+    minP: sampling.minP,
+    seed: sampling.seed === undefined ? undefined : sampling.seed + run.choice,
+    customStopTriggers: sampling.customStopTriggers?.length ? sampling.customStopTriggers : undefined,
+    repeatPenalty: sampling.repeatPenalty,
+    tokenBias: await tokenBiasFor(model, sampling.bias, run.forcedPrefix),
+    signal: run.signal,
+    onToken: run.onToken,
+    onTextChunk: run.onTextChunk,
+  };
+}
