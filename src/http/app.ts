@@ -11,6 +11,7 @@ import { sendError } from "./respond.js";
 import { runOperation } from "./run-operation.js";
 import { createRequestValidator } from "./validation.js";
 import { mountSpecRoutes } from "./spec-routes.js";
+import { hasBody } from "./request-body.js";
 import { createFastPath, fastPathRoutes, newRequestId } from "./fast-path.js";
 import { catalogue, stableJson } from "../config/catalogue.js";
 
@@ -92,9 +93,7 @@ function notImplemented(route: RouteSpec) {
 function requireJsonContentType(route: RouteSpec) {
   const wantsJson = route.requestContentTypes.includes("application/json");
   return (req: Request, _res: Response, next: NextFunction) => {
-    const length = req.headers["content-length"];
-    const hasBody = (length !== undefined && length !== "0") || req.headers["transfer-encoding"] !== undefined;
-    if (!hasBody || !wantsJson || req.is("application/json")) return next();
+    if (!hasBody(req.headers) || !wantsJson || req.is("application/json")) return next();
     next(new UnsupportedMediaTypeError(req.headers["content-type"], ["application/json"]));
   };
 }

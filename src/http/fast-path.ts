@@ -15,6 +15,7 @@ import type { Services } from "../services.js";
 import { toApiError } from "./error-middleware.js";
 import { sendError } from "./respond.js";
 import { runOperation } from "./run-operation.js";
+import { hasBody } from "./request-body.js";
 
 export const newRequestId = () => `req_${randomUUID().replace(/-/g, "")}`;
 
@@ -75,9 +76,7 @@ async function serve(opts: FastPathOptions, route: RouteSpec, path: string, req:
   res.setHeader("x-request-id", requestId);
   let parsed: unknown;
   try {
-    const length = req.headers["content-length"];
-    const hasBody = (length !== undefined && length !== "0") || req.headers["transfer-encoding"] !== undefined;
-    if (hasBody && !isJson(req.headers["content-type"])) throw new UnsupportedMediaTypeError(req.headers["content-type"], ["application/json"]);
+    if (hasBody(req.headers) && !isJson(req.headers["content-type"])) throw new UnsupportedMediaTypeError(req.headers["content-type"], ["application/json"]);
     const text = await readBody(req, opts.bodyLimitBytes);
     if (text !== "") {
       try {
