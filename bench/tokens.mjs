@@ -5,8 +5,8 @@
 //   node bench/tokens.mjs              (prints the section only)
 //
 // Knobs (env): TOKENS_RUNS=20 (measured rounds), TOKENS_N=256 (tokens per request),
-// TOKENS_LARGE=1024 (the larger variant; 0 = skip), TOKENS_WARMUP=2, TOKENS_VERBOSE=1 (per-request
-// lines on stderr), TOKENS_SERVER_BIN (another build's bin/understudy.js, for A/B experiments),
+// TOKENS_LARGE=1024 (the larger variant; 0 = skip), TOKENS_WARMUP=2, TOKENS_BLOCK=1 (requests per side
+// back to back within a round), TOKENS_VERBOSE=1 (per-request lines and the server's stderr on stderr), TOKENS_SERVER_BIN (another build's bin/understudy.js, for A/B experiments),
 // TOKENS_NODE_ARGS (extra node flags for both children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
 //
 // Both sides are long-lived child processes with one llama.cpp context on the same GGUF
@@ -199,6 +199,7 @@ export async function benchTokens() {
   const n = num("TOKENS_N", 256);
   const large = num("TOKENS_LARGE", 1024);
   const warmup = num("TOKENS_WARMUP", 2);
+  const blockSize = num("TOKENS_BLOCK", 1);
   const dir = prepareConfig();
   const port = await freePort();
   // TOKENS_SERVER_BIN: another build's bin/understudy.js, for A/B experiments (default: this checkout).
@@ -208,7 +209,7 @@ export async function benchTokens() {
     env: { ...process.env, HOST: "127.0.0.1", LOG_LEVEL: "warn" },
   });
   let serverErr = "";
-  server.stderr.on("data", (c) => (serverErr = (serverErr + c).slice(-2000)));
+  server.stderr.on("data", (c) => { serverErr = (serverErr + c).slice(-2000); if (process.env.TOKENS_VERBOSE === "1") process.stderr.write(c); });
   const direct = startDirect(path.join(dir, "demo.gguf"));
   try {
     await Promise.all([waitForServer(port, server, () => serverErr), direct.ready]);
@@ -220,27 +221,34 @@ export async function benchTokens() {
     const sides = { server: (v) => serverRun(port, v.n, v.stream), direct: (v) => direct.run(v.n, v.stream) };
     const pids = { server: server.pid, direct: direct.pid };
     const verbose = process.env.TOKENS_VERBOSE === "1";
-    const results = Object.fromEntries(variants.map((v) => [v.key, { ...v, server: [], direct: [] }]));
+    const results = Object.fromEntries(variants.map((v) => [v.key, { ...v, server: [], direct: [], ratios: [] }]));
     const texts = {};
     for (let round = -warmup; round < runs; round++) {
       const order = round % 2 === 0 ? ["server", "direct"] : ["direct", "server"];
       for (const v of variants) {
+        const block = {};
         for (const side of order) {
-          const c0 = cpuNs(pids[side]);
-          const r = await sides[side](v);
-          r.cpuMs = (cpuNs(pids[side]) - c0) / 1e6;
-          if (verbose) console.error(`r${round} ${v.key} ${side}: ${r.ms.toFixed(1)} ms wall, ${r.cpuMs.toFixed(1)} ms cpu, ttft ${r.ttftMs?.toFixed(2)}`);
-          if (r.tokens !== v.n) throw new Error(`${side} ${v.key}: ${r.tokens} tokens, expected ${v.n}`);
-          texts[`${side}:${v.key}`] = r.text;
-          if (round >= 0) results[v.key][side].push(r);
+          block[side] = [];
+          for (let b = 0; b < blockSize; b++) {
+            const c0 = cpuNs(pids[side]);
+            const r = await sides[side](v);
+            r.cpuMs = (cpuNs(pids[side]) - c0) / 1e6;
+            if (verbose) console.error(`r${round}.${b} ${v.key} ${side}: ${r.ms.toFixed(1)} ms wall, ${r.cpuMs.toFixed(1)} ms cpu, ttft ${r.ttftMs?.toFixed(2)}`);
+            if (r.tokens !== v.n) throw new Error(`${side} ${v.key}: ${r.tokens} tokens, expected ${v.n}`);
+            texts[`${side}:${v.key}`] = r.text;
+            block[side].push(r);
+          }
+          if (round >= 0) results[v.key][side].push(...block[side]);
         }
+        // Per-round ratio: the median tokens/s of each side's block, measured back to back.
+        const blockTps = (xs) => median(xs.map((x) => x.tokens / x.ms));
+        if (round >= 0) results[v.key].ratios.push(blockTps(block.server) / blockTps(block.direct));
       }
     }
     const rows = variants.map((v) => {
       const r = results[v.key];
       const tps = (xs) => xs.map((x) => x.tokens / (x.ms / 1000));
-      // Per-round ratio (both sides measured back to back), then the median of those.
-      const ratios = r.server.map((s, i) => s.tokens / s.ms / (r.direct[i].tokens / r.direct[i].ms));
+      const ratios = r.ratios;
       return {
         key: v.key,
         n: v.n,
@@ -261,7 +269,7 @@ export async function benchTokens() {
         same_text: texts[`server:${v.key}`] === texts[`direct:${v.key}`],
       };
     });
-    return { runs, warmup, n, large, rows };
+    return { runs, warmup, blockSize, n, large, rows };
   } finally {
     await direct.stop();
     // SIGINT first: the server shuts down cleanly (and writes --cpu-prof files); the group is killed after 5 s.
@@ -280,7 +288,7 @@ export function tokensMarkdown(r) {
   const lines = [
     "## Generated tokens/s: HTTP server vs node-llama-cpp directly",
     "",
-    `Command: \`node bench/run.mjs tokens\` (knobs: \`TOKENS_RUNS=${r.runs} TOKENS_N=${r.n} TOKENS_LARGE=${r.large} TOKENS_WARMUP=${r.warmup}\`).`,
+    `Command: \`node bench/run.mjs tokens\` (knobs: \`TOKENS_RUNS=${r.runs} TOKENS_N=${r.n} TOKENS_LARGE=${r.large} TOKENS_WARMUP=${r.warmup} TOKENS_BLOCK=${r.blockSize}\`).`,
     "",
     "Same generated demo GGUF, same settings on both sides: contextSize 2048, 1 sequence, `threads: 1`, temperature 0, " +
       "ignore_eos (every request produces exactly N tokens), the same system+user prompt. " +
@@ -288,7 +296,7 @@ export function tokensMarkdown(r) {
       "wall time from sending the request to the last byte; **direct** = `LlamaChat.generateResponse()` in a separate Node process " +
       "(`bench/tokens-direct.mjs`), timed around the call. tokens/s = completion tokens / wall time. " +
       `${r.runs} rounds after ${r.warmup} warm-up rounds, server and direct back to back in alternating order; medians; ` +
-      "ratio = server tokens/s ÷ direct tokens/s per round (median, min..max; the target is judged on the median); " +
+      "ratio = server tokens/s ÷ direct tokens/s per round (each side's median over its block of TOKENS_BLOCK requests; then the median over rounds, min..max; the target is judged on the median); " +
       "ratio of best runs = fastest direct run ÷ fastest server run; CPU = CPU time of the whole process (all threads, from /proc) per request, median. " +
       "\"same text\" = the server's and the direct call's generated text are identical.",
     "",

@@ -4,6 +4,7 @@
  */
 import type { Logger } from "pino";
 import type { components } from "../generated/openai.js";
+import type { SerializedJson } from "./serialized-json.js";
 
 export type ChatRequest = components["schemas"]["CreateChatCompletionRequest"];
 export type ChatResponse = components["schemas"]["CreateChatCompletionResponse"];
@@ -33,7 +34,10 @@ export interface Provider {
 export interface CallContext {
   /** The model name the client asked for: what it gets back in `model`. */
   requestedModel: string;
-  signal: AbortSignal;
+  /** Aborted when the client disconnects (made on first use). */
+  readonly signal: AbortSignal;
+  /** The cheap way to hear of the disconnect: `listener` runs once (at once if it already happened); returns the unsubscribe. */
+  onAbort(listener: () => void): () => void;
   requestId: string;
   log: Logger;
   /** Response headers a backend wants sent (e.g. which upstream endpoint served). */
@@ -43,9 +47,10 @@ export interface CallContext {
 export type Streamed<T> = AsyncIterable<T>;
 
 export interface BackendInstance {
-  chat?(req: Readonly<ChatRequest>, ctx: CallContext): Promise<ChatResponse | Streamed<ChatChunk>>;
-  completion?(req: Readonly<CompletionRequest>, ctx: CallContext): Promise<CompletionResponse | Streamed<unknown>>;
-  embeddings?(req: Readonly<EmbeddingRequest>, ctx: CallContext): Promise<EmbeddingResponse>;
+  /** A SerializedJson result is the response's JSON text, written as it is. */
+  chat?(req: Readonly<ChatRequest>, ctx: CallContext): Promise<ChatResponse | SerializedJson | Streamed<ChatChunk>>;
+  completion?(req: Readonly<CompletionRequest>, ctx: CallContext): Promise<CompletionResponse | SerializedJson | Streamed<unknown>>;
+  embeddings?(req: Readonly<EmbeddingRequest>, ctx: CallContext): Promise<EmbeddingResponse | SerializedJson>;
   /** Loads heavy resources now (registrations with `load: eager`). */
   warm?(): Promise<void>;
   /** Called once the snapshot that created the instance is retired and idle. */

@@ -6,7 +6,7 @@ import type { BackendInstance, CallContext, EndpointId } from "../backends/types
 import { mergeRequest, rejectForbiddenKeys, deepFreeze } from "../config/merge.js";
 import type { Registration } from "../config/registration.js";
 import { InvalidRequestError } from "../errors.js";
-import { SerializedChunk } from "../backends/serialized-chunk.js";
+import { SerializedJson } from "../backends/serialized-json.js";
 import type { HandlerCall, HandlerResult } from "./types.js";
 
 type Body = Record<string, unknown>;
@@ -31,7 +31,7 @@ function splitDebug(merged: Readonly<Body>, reg: Registration): { request: Reado
 async function* withDebug(events: AsyncIterable<unknown>, debug: Body): AsyncIterable<unknown> {
   let first = true;
   for await (const event of events) {
-    if (first) yield { ...(event instanceof SerializedChunk ? event.toObject() : (event as Body)), "x-localai-debug": debug };
+    if (first) yield { ...(event instanceof SerializedJson ? event.toObject() : (event as Body)), "x-localai-debug": debug };
     else yield event;
     first = false;
   }
@@ -47,7 +47,16 @@ export async function runInference(call: HandlerCall, endpoint: EndpointId, invo
     const merged = mergeRequest({ specDefaulted: call.body, defaults: reg.defaults[endpoint], client: call.clientBody, overrides: reg.overrides[endpoint] });
     const { request, debug } = splitDebug(merged, reg);
     const headers: Record<string, string> = {};
-    const ctx: CallContext = { requestedModel, signal: call.signal, requestId: call.requestId, log: call.log, setHeader: (k, v) => void (headers[k] = v) };
+    const ctx: CallContext = {
+      requestedModel,
+      get signal() {
+        return call.signal;
+      },
+      onAbort: call.onAbort,
+      requestId: call.requestId,
+      log: call.log,
+      setHeader: (k, v) => void (headers[k] = v),
+    };
     const pending = invoke(snapshot.backend(reg), request, ctx);
     if (!pending) throw new InvalidRequestError(`The model '${requestedModel}' cannot serve ${endpoint}`, "model", "model_not_supported");
     const result = await pending;
@@ -56,7 +65,7 @@ export async function runInference(call: HandlerCall, endpoint: EndpointId, invo
       return { kind: "stream", events: debugEcho ? withDebug(result, debugEcho) : result, headers, onEnd: leave };
     }
     leave();
-    return { kind: "json", body: debugEcho ? { ...(result as Body), "x-localai-debug": debugEcho } : result, headers };
+    return { kind: "json", body: debugEcho ? { ...(result instanceof SerializedJson ? result.toObject() : (result as Body)), "x-localai-debug": debugEcho } : result, headers };
   } catch (err) {
     leave();
     throw err;

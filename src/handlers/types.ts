@@ -10,8 +10,10 @@ export interface HandlerCall {
   clientBody: any;
   params: Record<string, string>;
   query: Record<string, unknown>;
-  /** Aborted when the client disconnects. */
-  signal: AbortSignal;
+  /** Aborted when the client disconnects (made on first use). */
+  readonly signal: AbortSignal;
+  /** The cheap way to hear of the disconnect: `listener` runs once (at once if it already happened); returns the unsubscribe. */
+  onAbort(listener: () => void): () => void;
   requestId: string;
   services: Services;
   log: Logger;

@@ -55,23 +55,46 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
-/** express-openapi-validator's middlewares, run on a request object with express's prototype. */
-function validate(opts: FastPathOptions, req: IncomingMessage, path: string, body: unknown): Promise<unknown> {
-  const fake = Object.create(opts.app.request);
-  Object.assign(fake, { app: opts.app, method: "POST", url: path, originalUrl: path, headers: req.headers, body, params: {}, cookies: {} });
-  Object.defineProperty(fake, "query", { value: {}, writable: true });
-  return new Promise((resolve, reject) => {
-    let i = 0;
-    const next = (err?: unknown) => {
-      if (err) return reject(err);
-      if (i === opts.validator.length) return resolve(fake.body);
-      opts.validator[i++](fake, {} as never, next);
-    };
-    next();
-  });
+/**
+ * express-openapi-validator's middlewares, run on a request object with express's prototype. Its
+ * route lookup compiles a path regexp for every route on every request; the fast path already knows
+ * the route, so after the first full run it keeps the lookup's result (`req.openapi`) per path and
+ * runs only the request-validation middleware.
+ */
+class RouteValidator {
+  private meta?: unknown;
+  private readonly requestOnly?: RequestHandler;
+
+  constructor(
+    private readonly app: Express,
+    private readonly chain: RequestHandler[],
+  ) {
+    this.requestOnly = chain.find((m) => m.name === "requestMiddleware");
+  }
+
+  validate(req: IncomingMessage, path: string, body: unknown): Promise<unknown> {
+    const fake = Object.create(this.app.request);
+    Object.assign(fake, { app: this.app, method: "POST", url: path, originalUrl: path, headers: req.headers, body, params: {}, cookies: {} });
+    Object.defineProperty(fake, "query", { value: {}, writable: true });
+    const cached = this.meta !== undefined && this.requestOnly !== undefined;
+    if (cached) fake.openapi = this.meta;
+    const chain = cached ? [this.requestOnly!] : this.chain;
+    return new Promise((resolve, reject) => {
+      let i = 0;
+      const next = (err?: unknown) => {
+        if (err) return reject(err);
+        if (i === chain.length) {
+          if (!cached && fake.openapi) this.meta = fake.openapi;
+          return resolve(fake.body);
+        }
+        chain[i++](fake, {} as never, next);
+      };
+      next();
+    });
+  }
 }
 
-async function serve(opts: FastPathOptions, route: RouteSpec, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serve(opts: FastPathOptions, route: RouteSpec, validator: RouteValidator, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const requestId = newRequestId();
   res.setHeader("x-request-id", requestId);
   let parsed: unknown;
@@ -86,7 +109,7 @@ async function serve(opts: FastPathOptions, route: RouteSpec, path: string, req:
       }
     }
     // Two parses: the validator writes the spec's defaults into its copy; the merge needs the client's.
-    const body = await validate(opts, req, path, text === "" ? undefined : JSON.parse(text));
+    const body = await validator.validate(req, path, text === "" ? undefined : JSON.parse(text));
     const handler = opts.handlers[route.operationId];
     await runOperation(handler, { operationId: route.operationId, body, clientBody: parsed, params: {}, query: {}, requestId }, res, opts.services, opts.log);
   } catch (err) {
@@ -98,14 +121,14 @@ async function serve(opts: FastPathOptions, route: RouteSpec, path: string, req:
 
 /** Returns a listener that takes the fast-path requests and answers false for everything else. */
 export function createFastPath(opts: FastPathOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const table = new Map(opts.routes.map((r) => [`/v1${r.expressPath}`, r]));
+  const table = new Map(opts.routes.map((r) => [`/v1${r.expressPath}`, { route: r, validator: new RouteValidator(opts.app, opts.validator) }]));
   return (req, res) => {
     if (req.method !== "POST" || !req.url) return false;
     const q = req.url.indexOf("?");
     const path = q < 0 ? req.url : req.url.slice(0, q);
-    const route = table.get(path);
-    if (!route) return false;
-    void serve(opts, route, path, req, res);
+    const entry = table.get(path);
+    if (!entry) return false;
+    void serve(opts, entry.route, entry.validator, path, req, res);
     return true;
   };
 }

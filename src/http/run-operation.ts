@@ -9,25 +9,34 @@ import type { Services } from "../services.js";
 import { toApiError } from "./error-middleware.js";
 import { sendError, writeJson } from "./respond.js";
 import { writeSse } from "./sse.js";
+import { ClientAbort } from "./client-abort.js";
 
-/** A handler call without what the runner adds (abort signal, services, logger). */
-export type OperationInput = Omit<HandlerCall, "signal" | "services" | "log">;
+/** A handler call without what the runner adds (client abort, services, logger). */
+export type OperationInput = Omit<HandlerCall, "signal" | "onAbort" | "services" | "log">;
 
 export async function runOperation(handler: Handler, input: OperationInput, res: ServerResponse, services: Services, log: Logger): Promise<void> {
-  const controller = new AbortController();
+  const client = new ClientAbort();
   res.on("close", () => {
-    if (!res.writableFinished) controller.abort();
+    if (!res.writableFinished) client.abort();
   });
-  const call = { ...input, signal: controller.signal, services, log };
+  const call: HandlerCall = {
+    ...input,
+    get signal() {
+      return client.signal;
+    },
+    onAbort: (listener) => client.onAbort(listener),
+    services,
+    log,
+  };
   try {
-    await send(res, await handler(call), call);
+    await send(res, await handler(call), { client, requestId: input.requestId, log });
   } catch (err) {
-    if (controller.signal.aborted || res.headersSent) return void res.end();
+    if (client.aborted || res.headersSent) return void res.end();
     sendError(res, toApiError(err, input.requestId, log, input.body));
   }
 }
 
-async function send(res: ServerResponse, result: HandlerResult, call: { signal: AbortSignal; requestId: string; log: Logger }): Promise<void> {
+async function send(res: ServerResponse, result: HandlerResult, call: { client: ClientAbort; requestId: string; log: Logger }): Promise<void> {
   if (result.kind === "json") return writeJson(res, result.status ?? 200, result.body, result.headers);
   try {
     await writeSse(res, result.events, { ...call, headers: result.headers });

@@ -2,7 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { ClientAbortError } from "../errors.js";
 import { toApiError } from "./error-middleware.js";
-import { SerializedChunk } from "../backends/serialized-chunk.js";
+import { SerializedJson } from "../backends/serialized-json.js";
 
 const SSE_HEADERS = {
   "Content-Type": "text/event-stream; charset=utf-8",
@@ -11,7 +11,7 @@ const SSE_HEADERS = {
   "X-Accel-Buffering": "no",
 };
 
-const frame = (data: unknown) => `data: ${data instanceof SerializedChunk ? data.json : JSON.stringify(data)}\n\n`;
+const frame = (data: unknown) => `data: ${data instanceof SerializedJson ? data.json : JSON.stringify(data)}\n\n`;
 
 /**
  * Frames written together: a burst (an upstream's network read, several tokens) becomes one socket
@@ -63,7 +63,7 @@ class FrameWriter {
 export async function writeSse(
   res: ServerResponse,
   events: AsyncIterable<unknown>,
-  ctx: { signal: AbortSignal; requestId: string; log: Logger; headers?: Record<string, string> },
+  ctx: { client: { readonly aborted: boolean }; requestId: string; log: Logger; headers?: Record<string, string> },
 ): Promise<void> {
   const iterator = events[Symbol.asyncIterator]();
   const first = await iterator.next();
@@ -71,11 +71,11 @@ export async function writeSse(
   const out = new FrameWriter(res);
   try {
     for (let step = first; !step.done; step = await iterator.next()) {
-      if (ctx.signal.aborted) throw new ClientAbortError();
+      if (ctx.client.aborted) throw new ClientAbortError();
       out.push(frame(step.value));
     }
   } catch (err) {
-    if (ctx.signal.aborted || err instanceof ClientAbortError) {
+    if (ctx.client.aborted || err instanceof ClientAbortError) {
       await iterator.return?.();
       res.end();
       return;

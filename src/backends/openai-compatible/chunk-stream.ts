@@ -7,11 +7,11 @@
  */
 import type { EventSourceMessage } from "eventsource-parser";
 import { ApiError, UpstreamError } from "../../errors.js";
-import { relayUnparsed, withModel, type SerializedChunk } from "../serialized-chunk.js";
+import { relayUnparsed, withModel, type SerializedJson } from "../serialized-json.js";
 import { errorInfoFromPayload, isErrorPayload, parseErrorBody, RetryableFailure, streamPayloadError } from "./upstream-errors.js";
 
 type Json = Record<string, unknown>;
-type Chunk = SerializedChunk;
+type Chunk = SerializedJson;
 const DONE = Symbol("done");
 /** A non-null finish_reason somewhere in the chunk. */
 const FINISH_SET = /"finish_reason"\s*:\s*"/;

@@ -14,6 +14,7 @@ import type { Endpoint, EndpointSet } from "./endpoint-set.js";
 import type { RetryPolicy, UpstreamOptions } from "./options.js";
 import { upstreamBody, PROFILES } from "./profiles.js";
 import { sseEvents, SseOverflowError } from "./sse-events.js";
+import { relayUnparsed, type SerializedJson } from "../serialized-json.js";
 import * as errors from "./upstream-errors.js";
 
 export const ENDPOINT_HEADER = "x-understudy-endpoint";
@@ -59,7 +60,7 @@ export class UpstreamClient {
   }
 
   /** A non-streaming call: the upstream's JSON with `model` set to the client's name. */
-  async json(op: string, request: Readonly<Json>, ctx: CallContext): Promise<Json> {
+  async json(op: string, request: Readonly<Json>, ctx: CallContext): Promise<Json | SerializedJson> {
     const body = this.body(request);
     const call = new CallState(ctx, this.id, this.cfg.options.timeouts.total_ms);
     try {
@@ -70,7 +71,7 @@ export class UpstreamClient {
   }
 
   /** Chat and completions: JSON, or (stream: true) chunks whose first one has already arrived. */
-  async generate(op: string, request: Readonly<Json>, ctx: CallContext): Promise<Json | AsyncIterable<unknown>> {
+  async generate(op: string, request: Readonly<Json>, ctx: CallContext): Promise<Json | SerializedJson | AsyncIterable<unknown>> {
     if (request.stream !== true) return this.json(op, request, ctx);
     const body = this.body(request);
     const call = new CallState(ctx, this.id, this.cfg.options.timeouts.total_ms);
@@ -177,12 +178,14 @@ export class UpstreamClient {
     throw new UpstreamError(502, `${this.id}: unexpected HTTP ${status} from the upstream`);
   }
 
-  private async readJson(res: Dispatcher.ResponseData, ctx: CallContext, dbg: DebugCall | undefined): Promise<Json> {
+  private async readJson(res: Dispatcher.ResponseData, ctx: CallContext, dbg: DebugCall | undefined): Promise<Json | SerializedJson> {
     const text = await res.body.text();
     if (dbg) {
       dbg.body(text);
       dbg.end("complete");
     }
+    const relayed = relayUnparsed(text, ctx.requestedModel);
+    if (relayed) return relayed;
     const out = this.parseObject(text);
     if (errors.isErrorPayload(out)) throw errors.streamPayloadError(this.id, errors.errorInfoFromPayload(out, this.redact));
     out.model = ctx.requestedModel;
