@@ -58,9 +58,22 @@ function biases(req: SamplingRequest, model: LlamaModel, vocabSize: number): Map
     bias.set(token as Token, value <= -100 ? -Infinity : value);
   }
   if (req["x-localai-extensions"]?.ignore_eos) {
-    for (let t = 0; t < vocabSize; t++) if (model.isEogToken(t as Token)) bias.set(t as Token, -Infinity);
+    for (const t of eogTokens(model, vocabSize)) bias.set(t, -Infinity);
   }
   return bias;
+}
+
+/** A real vocabulary has ~150k tokens: scanned once per model, not once per request. */
+const eogByModel = new WeakMap<LlamaModel, Token[]>();
+
+function eogTokens(model: LlamaModel, vocabSize: number): Token[] {
+  let tokens = eogByModel.get(model);
+  if (!tokens) {
+    tokens = [];
+    for (let t = 0; t < vocabSize; t++) if (model.isEogToken(t as Token)) tokens.push(t as Token);
+    eogByModel.set(model, tokens);
+  }
+  return tokens;
 }
 
 export async function grammarFromGbnf(llama: Llama, gbnf: string): Promise<LlamaGrammar> {
@@ -90,20 +103,23 @@ export async function samplingOptions(req: SamplingRequest, llama: Llama, model:
 /**
  * node-llama-cpp's TokenBias.set() refuses end-of-generation tokens, so ignore_eos (and a
  * logit_bias on EOS) writes the bias map directly. A function is re-evaluated for every token,
- * which lets a forced tool-call prefix steer just the first few tokens.
+ * which lets a forced tool-call prefix steer just the first few tokens; without one, the same
+ * object serves every token.
  */
-export async function tokenBiasFor(model: LlamaModel, fixed: Map<Token, number>, forcedPrefix: Token[] = []): Promise<(() => TokenBias) | undefined> {
+export async function tokenBiasFor(model: LlamaModel, fixed: Map<Token, number>, forcedPrefix: Token[] = []): Promise<TokenBias | (() => TokenBias) | undefined> {
   if (fixed.size === 0 && forcedPrefix.length === 0) return undefined;
   const { TokenBias } = await nodeLlamaCpp();
-  let generated = 0;
-  return () => {
+  const biasOf = (forced?: Token) => {
     const bias = new TokenBias(model.tokenizer);
     const map = (bias as unknown as { _biases: Map<Token, number> })._biases;
     for (const [token, value] of fixed) map.set(token, value);
-    if (generated < forcedPrefix.length) map.set(forcedPrefix[generated], 1000);
-    generated++;
+    if (forced !== undefined) map.set(forced, 1000);
     return bias;
   };
+  const steady = biasOf();
+  if (forcedPrefix.length === 0) return steady;
+  let generated = 0;
+  return () => (generated < forcedPrefix.length ? biasOf(forcedPrefix[generated++]) : steady);
 }
 
 /**
