@@ -30,14 +30,23 @@ export interface Provider {
   [setting: string]: unknown;
 }
 
+/**
+ * The client's disconnect. `signal` is made on first use; `onAbort` is the cheap way to listen:
+ * `listener` runs once (at once if the client has already gone), and the returned function
+ * unsubscribes.
+ */
+export interface ClientDisconnect {
+  readonly aborted: boolean;
+  readonly signal: AbortSignal;
+  onAbort(listener: () => void): () => void;
+}
+
 /** What a backend is given for each call. */
 export interface CallContext {
   /** The model name the client asked for: what it gets back in `model`. */
   requestedModel: string;
-  /** Aborted when the client disconnects (made on first use). */
-  readonly signal: AbortSignal;
-  /** The cheap way to hear of the disconnect: `listener` runs once (at once if it already happened); returns the unsubscribe. */
-  onAbort(listener: () => void): () => void;
+  /** Aborts the call's work when the client disconnects. */
+  client: ClientDisconnect;
   requestId: string;
   log: Logger;
   /** Response headers a backend wants sent (e.g. which upstream endpoint served). */

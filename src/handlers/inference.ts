@@ -47,16 +47,7 @@ export async function runInference(call: HandlerCall, endpoint: EndpointId, invo
     const merged = mergeRequest({ specDefaulted: call.body, defaults: reg.defaults[endpoint], client: call.clientBody, overrides: reg.overrides[endpoint] });
     const { request, debug } = splitDebug(merged, reg);
     const headers: Record<string, string> = {};
-    const ctx: CallContext = {
-      requestedModel,
-      get signal() {
-        return call.signal;
-      },
-      onAbort: call.onAbort,
-      requestId: call.requestId,
-      log: call.log,
-      setHeader: (k, v) => void (headers[k] = v),
-    };
+    const ctx: CallContext = { requestedModel, client: call.client, requestId: call.requestId, log: call.log, setHeader: (k, v) => void (headers[k] = v) };
     const pending = invoke(snapshot.backend(reg), request, ctx);
     if (!pending) throw new InvalidRequestError(`The model '${requestedModel}' cannot serve ${endpoint}`, "model", "model_not_supported");
     const result = await pending;

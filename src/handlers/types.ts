@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Services } from "../services.js";
+import type { ClientDisconnect } from "../backends/types.js";
 
 /** What a handler receives: no express objects, so handlers stay testable and transport-free. */
 export interface HandlerCall {
@@ -10,10 +11,8 @@ export interface HandlerCall {
   clientBody: any;
   params: Record<string, string>;
   query: Record<string, unknown>;
-  /** Aborted when the client disconnects (made on first use). */
-  readonly signal: AbortSignal;
-  /** The cheap way to hear of the disconnect: `listener` runs once (at once if it already happened); returns the unsubscribe. */
-  onAbort(listener: () => void): () => void;
+  /** Aborts the call's work when the client disconnects. */
+  client: ClientDisconnect;
   requestId: string;
   services: Services;
   log: Logger;

@@ -4,9 +4,11 @@
  * removed costs more than all the rest of an upstream call's bookkeeping, and most calls finish
  * without anyone needing either.
  */
+import type { ClientDisconnect } from "../backends/types.js";
+
 const noop = () => undefined;
 
-export class ClientAbort {
+export class ClientAbort implements ClientDisconnect {
   aborted = false;
   private controller?: AbortController;
   private listeners?: (() => void)[];

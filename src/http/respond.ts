@@ -5,7 +5,12 @@ import { SerializedJson } from "../backends/serialized-json.js";
 
 export function writeJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
   const text = body instanceof SerializedJson ? body.json : JSON.stringify(body);
-  res.writeHead(status, { ...headers, "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(text) });
+  // Copied key by key: a spread here kept every response's headers alive through minor GCs.
+  const all: Record<string, string | number> = {};
+  for (const name in headers) all[name] = headers[name];
+  all["Content-Type"] = "application/json; charset=utf-8";
+  all["Content-Length"] = Buffer.byteLength(text);
+  res.writeHead(status, all);
   res.end(text);
 }
 

@@ -88,13 +88,13 @@ const header = (ctx: CallContext): ChatStreamHeader => ({ id: newId("chatcmpl-")
 
 export async function chatCompletions(runtime: LlamaRuntime, req: ChatRequest, ctx: CallContext) {
   const plan = await planChat(req, runtime);
-  const { lease } = await runtime.acquire(ctx.signal);
+  const { lease } = await runtime.acquire(ctx.client.signal);
   if (req.stream) return streamChat(plan, lease, req, ctx);
   try {
     const choices: ChatChoice[] = [];
     let completion = 0;
     for (let i = 0; i < plan.n; i++) {
-      const r = await generateChoice(lease.slot, plan, i, ctx.signal);
+      const r = await generateChoice(lease.slot, plan, i, ctx.client.signal);
       completion += r.completionTokens;
       choices.push({ index: i, message: message(r), logprobs: null, finish_reason: r.finish });
     }

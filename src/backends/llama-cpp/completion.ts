@@ -69,7 +69,7 @@ const head = (ctx: CallContext) => ({ id: newId("cmpl-"), created: nowSeconds(),
 
 export async function completions(runtime: LlamaRuntime, req: CompletionRequest, ctx: CallContext) {
   const p = await plan(req, runtime);
-  const { lease } = await runtime.acquire(ctx.signal);
+  const { lease } = await runtime.acquire(ctx.client.signal);
   const promptTokens = p.prompts.reduce((sum, prompt) => sum + prompt.tokens, 0);
   const h = head(ctx);
   if (req.stream) {
@@ -94,7 +94,7 @@ export async function completions(runtime: LlamaRuntime, req: CompletionRequest,
     let completion = 0;
     for (const [pi, prompt] of p.prompts.entries()) {
       for (let j = 0; j < p.n; j++) {
-        const r = await generate(lease.slot, p, prompt, j, ctx.signal);
+        const r = await generate(lease.slot, p, prompt, j, ctx.client.signal);
         completion += r.completionTokens;
         choices.push({ text: (p.echo ? prompt.text : "") + r.text, index: pi * p.n + j, logprobs: null, finish_reason: r.finish });
       }

@@ -29,7 +29,7 @@ async function embedOne(context: LlamaEmbeddingContext, raw: string | number[], 
 
 export async function embeddings(runtime: LlamaRuntime, req: EmbeddingRequest, ctx: CallContext) {
   if (runtime.settings.embeddings === false) throw new InvalidRequestError("Embeddings are disabled for this model (local_settings.embeddings: false)", "model", "model_not_supported");
-  const { loaded, lease } = await runtime.acquireEmbedding(ctx.signal);
+  const { loaded, lease } = await runtime.acquireEmbedding(ctx.client.signal);
   try {
     const dims = loaded.model.embeddingVectorSize;
     if (req.dimensions != null && req.dimensions !== dims) {
@@ -40,7 +40,7 @@ export async function embeddings(runtime: LlamaRuntime, req: EmbeddingRequest, c
     const data = [];
     let tokens = 0;
     for (const [i, raw] of inputs(req.input).entries()) {
-      if (ctx.signal.aborted) break;
+      if (ctx.client.signal.aborted) break;
       const e = await embedOne(lease.slot, raw, i, vocab, limit);
       tokens += e.tokens;
       data.push({ object: "embedding" as const, index: i, embedding: req.encoding_format === "base64" ? base64(e.vector) : Array.from(e.vector) });

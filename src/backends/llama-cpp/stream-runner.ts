@@ -21,7 +21,7 @@ export interface StreamOut {
 
 export function runStream(lease: { release(): void }, ctx: CallContext, produce: (out: StreamOut, signal: AbortSignal) => Promise<void>): AsyncIterable<unknown> {
   const stop = new AbortController();
-  const signal = AbortSignal.any([ctx.signal, stop.signal]);
+  const signal = AbortSignal.any([ctx.client.signal, stop.signal]);
   const queue = new AsyncQueue<unknown>(() => stop.abort());
   const batcher = new TextBatcher((event) => queue.push(event));
   produce(batcher, signal)

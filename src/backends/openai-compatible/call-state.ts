@@ -3,7 +3,7 @@
  * provider's total timeout passes, whichever is first, shared by every attempt.
  *
  * The signal is an EventEmitter, which undici accepts as a request signal, and the client's
- * disconnect is heard through ctx.onAbort: AbortSignals and their listeners cost more than the rest
+ * disconnect is heard through ctx.client.onAbort: AbortSignals and their listeners cost more than the rest
  * of the call's bookkeeping.
  */
 import { EventEmitter } from "node:events";
@@ -33,7 +33,7 @@ export class CallState {
     private readonly providerId: string,
     private readonly totalMs: number,
   ) {
-    this.unsubscribe = ctx.onAbort(() => {
+    this.unsubscribe = ctx.client.onAbort(() => {
       this.clientGone = true;
       this.signal.abort();
     });
