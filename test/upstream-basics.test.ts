@@ -1,6 +1,6 @@
 import OpenAI from "openai";
 import { startGateway, type Gateway } from "./helpers/upstream-gateway.js";
-import { defaultRoute, startFakeUpstream, type FakeUpstream } from "./helpers/upstream-server.js";
+import { defaultRoute, sendJson, startFakeUpstream, type FakeUpstream } from "./helpers/upstream-server.js";
 
 const KEY_ENV = "UNDERSTUDY_TEST_UPSTREAM_KEY_BASICS";
 let upstream: FakeUpstream;
@@ -75,6 +75,36 @@ describe("openai-compatible backend: pass-through", () => {
     expect(chunks[chunks.length - 1].usage).toEqual({ prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 });
     expect(last().body.stream_options).toEqual({ include_usage: true });
     expect(last().headers.accept).toBe("text/event-stream");
+  });
+
+  it.each([
+    ["compact, model first (relayed as text)", (m: string) => `{"id":"c1","object":"chat.completion","created":1,"model":"${m}","choices":[{"index":0,"message":{"role":"assistant","content":"say \\"model\\": \\"x\\""},"finish_reason":"stop","logprobs":null}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`],
+    ["model after a nested object (parsed)", (m: string) => `{"id":"c1","object":"chat.completion","created":1,"choices":[{"index":0,"message":{"role":"assistant","content":"say \\"model\\": \\"x\\""},"finish_reason":"stop","logprobs":null}],"model":"${m}","usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`],
+    ["pretty-printed over several lines (parsed)", (m: string) => JSON.stringify({ id: "c1", object: "chat.completion", created: 1, model: m, choices: [{ index: 0, message: { role: "assistant", content: 'say "model": "x"' }, finish_reason: "stop", logprobs: null }], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } }, null, 2)],
+  ])("answers a non-streaming call with the client's model name and the content intact: %s", async (_shape, text) => {
+    upstream.route((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(text("Qwen/Qwen2.5-7B-Instruct"));
+    });
+    const r = await gw.client.chat.completions.create({ model: "qwen", messages: hi });
+    expect(r.model).toBe("qwen");
+    expect(r.choices[0].message.content).toBe('say "model": "x"');
+    expect(r.usage).toEqual({ prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 });
+  });
+
+  it("never answers a 2xx error payload or a non-object body as a success", async () => {
+    upstream.route((_req, res) => sendJson(res, 200, { error: { message: "model is loading", type: "server_error", code: null } }));
+    const loading = await gw.client.chat.completions.create({ model: "qwen", messages: hi }).catch((e) => e);
+    expect(loading).toBeInstanceOf(OpenAI.APIError);
+    expect(loading.status).toBe(502);
+    expect(loading.message).toContain("gpu: model is loading");
+    upstream.route((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end("[1,2,3]");
+    });
+    const list = await gw.client.chat.completions.create({ model: "qwen", messages: hi }).catch((e) => e);
+    expect(list.status).toBe(502);
+    expect(list.error).toMatchObject({ code: "upstream_protocol_error" });
   });
 
   it("reports no usage when the upstream sends none", async () => {
