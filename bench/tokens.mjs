@@ -4,7 +4,7 @@
 //   node bench/run.mjs tokens          (writes the section of docs/benchmarks.md)
 //   node bench/tokens.mjs              (prints the section only)
 //
-// Knobs (env): TOKENS_RUNS=20 (measured rounds), TOKENS_N=256 (tokens per request),
+// Knobs (env): TOKENS_RUNS=30 (measured rounds), TOKENS_N=256 (tokens per request),
 // TOKENS_LARGE=1024 (the larger variant; 0 = skip), TOKENS_WARMUP=2, TOKENS_BLOCK=1 (requests per side
 // back to back within a round), TOKENS_VERBOSE=1 (per-request lines and the server's stderr on stderr), TOKENS_SERVER_BIN (another build's bin/understudy.js, for A/B experiments),
 // TOKENS_NODE_ARGS (extra node flags for both children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
@@ -195,7 +195,7 @@ async function waitForServer(port, child, getErr) {
 }
 
 export async function benchTokens() {
-  const runs = num("TOKENS_RUNS", 20);
+  const runs = num("TOKENS_RUNS", 30);
   const n = num("TOKENS_N", 256);
   const large = num("TOKENS_LARGE", 1024);
   const warmup = num("TOKENS_WARMUP", 2);
