@@ -38,7 +38,6 @@ export async function serve(opts: { host?: string; port?: string; config?: strin
   const services = { startedAt: Date.now(), version: VERSION, config };
   const running = await startServer({ host, port, log, services, bodyLimitBytes });
   log.info({ url: running.url, config: config.dir, models: config.current().config.registrations.length }, "understudy listening");
-  void config.current().warm().catch((err) => log.error({ err }, "eager model load failed"));
   const stop = () => {
     config.close();
     void running.close().then(() => process.exit(0));

@@ -14,11 +14,23 @@ beforeAll(async () => {
     "own.yaml": demoRegistration("own-template"),
     "plain.yaml": demoRegistration("plain-template", "  template: plain.jinja\n"),
     "idle.yaml": demoRegistration("idle", "  idle_unload_s: 1\n"),
+    "eager.yaml": demoRegistration("eager", "  load: eager\n"),
+    "lazy.yaml": demoRegistration("lazy", "  load: lazy\n"),
   });
   fs.writeFileSync(path.join(dir, "plain.jinja"), PLAIN_TEMPLATE);
   server = await startTestServer({ configDir: dir });
 });
 afterAll(() => server.close());
+
+const loadedModels = async (): Promise<string[]> => ((await (await fetch(`${server.url}/health`)).json()) as { config: { loaded_models: string[] } }).config.loaded_models;
+
+async function until(check: () => Promise<boolean>, maxMs: number): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${maxMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 const ask = (model: string) => server.client.chat.completions.create({ model, messages: [{ role: "user", content: "hello" }], max_tokens: 3, temperature: 0 });
 
@@ -33,9 +45,18 @@ describe("llama-cpp settings", () => {
 
   it("idle_unload_s: a model unloaded after idling loads again on the next request", async () => {
     const first = await ask("idle");
-    await new Promise((r) => setTimeout(r, 1500));
+    expect(await loadedModels()).toContain("idle");
+    await until(async () => !(await loadedModels()).includes("idle"), 5000);
     const second = await ask("idle");
+    expect(await loadedModels()).toContain("idle");
     expect(second.choices[0].message.content).toBe(first.choices[0].message.content);
+  });
+
+  it("load: eager loads at start, before any request; lazy registrations wait for theirs", async () => {
+    await until(async () => (await loadedModels()).includes("eager"), 10000);
+    expect(await loadedModels()).not.toContain("lazy");
+    await ask("lazy");
+    expect(await loadedModels()).toContain("lazy");
   });
 
   it("rejects an unreadable template file at load time", async () => {

@@ -60,6 +60,8 @@ export interface BackendInstance {
   chat?(req: Readonly<ChatRequest>, ctx: CallContext): Promise<ChatResponse | SerializedJson | Streamed<ChatChunk>>;
   completion?(req: Readonly<CompletionRequest>, ctx: CallContext): Promise<CompletionResponse | SerializedJson | Streamed<unknown>>;
   embeddings?(req: Readonly<EmbeddingRequest>, ctx: CallContext): Promise<EmbeddingResponse | SerializedJson>;
+  /** Whether the backend holds its model in memory now (backends that load nothing omit it). */
+  loaded?(): boolean;
   /** Loads heavy resources now (registrations with `load: eager`). */
   warm?(): Promise<void>;
   /** Called once the snapshot that created the instance is retired and idle. */

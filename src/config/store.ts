@@ -35,6 +35,11 @@ export class ConfigSnapshot {
     return instance;
   }
 
+  /** Registrations whose backend holds its model in memory now. */
+  loadedModels(): string[] {
+    return [...this.instances].filter(([, instance]) => instance.loaded?.() === true).map(([reg]) => reg.model);
+  }
+
   /** Marks a request as using this snapshot; the returned function ends that use. */
   enter(): () => void {
     this.active++;
@@ -71,6 +76,8 @@ export interface ConfigHealth {
   models: number;
   errors: string[];
   loaded_at: string;
+  /** Registrations whose model is in memory now (llama-cpp: loaded, not yet idle-unloaded). */
+  loaded_models: string[];
 }
 
 export class ConfigStore {
@@ -120,6 +127,7 @@ export class ConfigStore {
       models: this.snapshot.config.registrations.length,
       errors: this.lastProblems.map(formatProblem),
       loaded_at: this.loadedAt.toISOString(),
+      loaded_models: this.snapshot.loadedModels(),
     };
   }
 

@@ -14,13 +14,17 @@ export interface ListenOptions extends AppOptions {
   port?: number;
 }
 
-/** Starts the app; port 0 picks a free port (tests). */
+/** Starts the app, then loads the `load: eager` registrations' models; port 0 picks a free port (tests). */
 export async function startServer(options: ListenOptions): Promise<RunningServer> {
   const server = http.createServer({ keepAliveTimeout: 65_000 }, createRequestListener(options));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 8080, options.host ?? "127.0.0.1", () => resolve());
   });
+  void options.services.config
+    .current()
+    .warm()
+    .catch((err) => options.log.error({ err }, "eager model load failed"));
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(":") ? `[${address}]` : address;
   return { server, url: `http://${host}:${port}`, close: () => closeServer(server, options.log) };

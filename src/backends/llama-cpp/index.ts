@@ -19,6 +19,7 @@ export const llamaCppBackend: BackendModule = {
       completion: (req, ctx) => completions(runtime, req, ctx) as Promise<CompletionResponse>,
       embeddings: (req, ctx) => embeddings(runtime, req, ctx) as Promise<EmbeddingResponse>,
       warm: async () => void (await runtime.load()),
+      loaded: () => runtime.isLoaded,
       release: () => runtime.unload(),
     };
   },

@@ -27,6 +27,8 @@ interface Loaded {
 
 export class LlamaRuntime {
   private loading?: Promise<Loaded>;
+  /** True from the end of a load to the start of an unload. */
+  isLoaded = false;
   private idleTimer?: NodeJS.Timeout;
   private inUse = 0;
 
@@ -37,10 +39,13 @@ export class LlamaRuntime {
   }
 
   load(): Promise<Loaded> {
-    this.loading ??= this.open().catch((err) => {
-      this.loading = undefined;
-      throw err;
-    });
+    this.loading ??= this.open().then(
+      (loaded) => ((this.isLoaded = true), loaded),
+      (err) => {
+        this.loading = undefined;
+        throw err;
+      },
+    );
     return this.loading;
   }
 
@@ -109,6 +114,7 @@ export class LlamaRuntime {
     clearTimeout(this.idleTimer);
     const loading = this.loading;
     this.loading = undefined;
+    this.isLoaded = false;
     const loaded = await loading?.catch(() => undefined);
     if (!loaded) return;
     const embedding = await loaded.embedding?.catch(() => undefined);
