@@ -15,12 +15,13 @@ import type { RetryPolicy, UpstreamOptions } from "./options.js";
 import { upstreamBody, PROFILES } from "./profiles.js";
 import { sseEvents, SseOverflowError } from "./sse-events.js";
 import { relayUnparsed, type SerializedJson } from "../serialized-json.js";
+import { exchangeText, type UpstreamResponse } from "./text-exchange.js";
 import * as errors from "./upstream-errors.js";
 
 export const ENDPOINT_HEADER = "x-understudy-endpoint";
 
 type Json = Record<string, unknown>;
-type Accept<T> = (res: Dispatcher.ResponseData, call: CallState, dbg: DebugCall | undefined) => Promise<T>;
+type Accept<T> = (res: UpstreamResponse, call: CallState, dbg: DebugCall | undefined) => Promise<T>;
 
 export interface UpstreamClientConfig {
   kind: string;
@@ -135,7 +136,8 @@ export class UpstreamClient {
     const headers = this.headers(e, stream);
     const dbg = this.debug?.start(e, call.ctx.requestId, path, headers, body);
     try {
-      const res = await e.pool.request({ path, method: "POST", headers, body, signal: call.signal });
+      const options = { path, method: "POST" as const, headers, body };
+      const res = stream ? await e.pool.request({ ...options, signal: call.signal }) : await exchangeText(e.pool, options, call.signal);
       dbg?.response(res.statusCode, res.headers);
       if (res.statusCode < 200 || res.statusCode >= 300) return await this.statusFailure(res, e, dbg);
       return await accept(res, call, dbg);
@@ -156,7 +158,7 @@ export class UpstreamClient {
     return err instanceof Error ? err : new Error(String(err));
   }
 
-  private async statusFailure(res: Dispatcher.ResponseData, e: Endpoint, dbg: DebugCall | undefined): Promise<never> {
+  private async statusFailure(res: UpstreamResponse, e: Endpoint, dbg: DebugCall | undefined): Promise<never> {
     const text = await res.body.text();
     dbg?.body(text);
     const status = res.statusCode;
@@ -178,7 +180,7 @@ export class UpstreamClient {
     throw new UpstreamError(502, `${this.id}: unexpected HTTP ${status} from the upstream`);
   }
 
-  private async readJson(res: Dispatcher.ResponseData, ctx: CallContext, dbg: DebugCall | undefined): Promise<Json | SerializedJson> {
+  private async readJson(res: UpstreamResponse, ctx: CallContext, dbg: DebugCall | undefined): Promise<Json | SerializedJson> {
     const text = await res.body.text();
     if (dbg) {
       dbg.body(text);
@@ -203,7 +205,7 @@ export class UpstreamClient {
     return out;
   }
 
-  private async openStream(res: Dispatcher.ResponseData, call: CallState, dbg: DebugCall | undefined): Promise<ChunkStream> {
+  private async openStream(res: UpstreamResponse, call: CallState, dbg: DebugCall | undefined): Promise<ChunkStream> {
     if (String(res.headers["content-type"] ?? "").includes("application/json")) {
       const text = await res.body.text();
       dbg?.body(text);
@@ -211,7 +213,8 @@ export class UpstreamClient {
       if (errors.isErrorPayload(out)) throw errors.streamPayloadError(this.id, errors.errorInfoFromPayload(out, this.redact));
       throw new UpstreamError(502, `${this.id}: the upstream answered a streaming request without an event stream`, "upstream_protocol_error");
     }
-    const events = sseEvents(res.body, dbg ? (text) => dbg.chunk(text) : undefined)[Symbol.asyncIterator]();
+    // Streaming requests go through undici's request(): the body is its Readable.
+    const events = sseEvents(res.body as Dispatcher.ResponseData["body"], dbg ? (text) => dbg.chunk(text) : undefined)[Symbol.asyncIterator]();
     const stream = new ChunkStream(events, {
       providerId: this.id,
       requestedModel: call.ctx.requestedModel,
