@@ -20,13 +20,18 @@ export interface StreamOut {
 }
 
 export function runStream(lease: { release(): void }, ctx: CallContext, produce: (out: StreamOut, signal: AbortSignal) => Promise<void>): AsyncIterable<unknown> {
+  // One controller for both ways a stream stops (the client leaves, the consumer stops reading),
+  // without AbortSignal.any: that would also make the client's AbortSignal, which is otherwise never needed.
   const stop = new AbortController();
-  const signal = AbortSignal.any([ctx.client.signal, stop.signal]);
+  const unsubscribe = ctx.client.onAbort(() => stop.abort());
   const queue = new AsyncQueue<unknown>(() => stop.abort());
   const batcher = new TextBatcher((event) => queue.push(event));
-  produce(batcher, signal)
+  produce(batcher, stop.signal)
     .then(() => (batcher.flush(), queue.end()), (err) => (batcher.flush(), queue.fail(err)))
-    .finally(() => lease.release());
+    .finally(() => {
+      unsubscribe();
+      lease.release();
+    });
   return queue;
 }
 
