@@ -1,3 +1,4 @@
+import net from "node:net";
 import OpenAI from "openai";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { startGateway, type Gateway } from "./helpers/upstream-gateway.js";
@@ -210,5 +211,24 @@ describe("before the first chunk: still a real HTTP error, or a retry", () => {
     expect(err.status).toBe(504);
     expect(err.code).toBe("upstream_timeout");
     expect(upstream.requests.length - before).toBe(3);
+  });
+});
+
+describe("connection handling", () => {
+  it("closes the connection after the stream when the client sent Connection: close", async () => {
+    const { hostname, port } = new URL(gw.url);
+    const body = JSON.stringify({ model: "m", messages: hi, stream: true });
+    const received = await new Promise<{ text: string; ended: boolean }>((resolve) => {
+      let text = "";
+      const socket = net.connect(Number(port), hostname, () =>
+        socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`),
+      );
+      const timer = setTimeout(() => (socket.destroy(), resolve({ text, ended: false })), 3000);
+      socket.on("data", (c) => (text += c));
+      socket.on("end", () => (clearTimeout(timer), socket.destroy(), resolve({ text, ended: true })));
+    });
+    expect(received.text).toContain("data: [DONE]");
+    expect(received.text.toLowerCase()).toContain("connection: close");
+    expect(received.ended).toBe(true);
   });
 });

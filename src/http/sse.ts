@@ -7,7 +7,6 @@ import { SerializedJson } from "../backends/serialized-json.js";
 const SSE_HEADERS = {
   "Content-Type": "text/event-stream; charset=utf-8",
   "Cache-Control": "no-cache",
-  Connection: "keep-alive",
   "X-Accel-Buffering": "no",
 };
 
