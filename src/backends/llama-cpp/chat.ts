@@ -56,8 +56,8 @@ export async function generateChoice(slot: Slot, plan: ChatPlan, choice: number,
   };
   // node-llama-cpp takes a grammar or functions, never both (the plan has refused the mix).
   const res = plan.functions
-    ? await slot.chat.generateResponse(plan.history, { ...base, functions: plan.functions, documentFunctionParams: true, maxParallelFunctionCalls: plan.maxParallelFunctionCalls, onFunctionCallParamsChunk })
-    : await slot.chat.generateResponse(plan.history, { ...base, grammar: plan.sampling.grammar });
+    ? await slot.chat.generateResponse(plan.history, Object.assign(base, { functions: plan.functions, documentFunctionParams: true, maxParallelFunctionCalls: plan.maxParallelFunctionCalls, onFunctionCallParamsChunk }))
+    : await slot.chat.generateResponse(plan.history, Object.assign(base, { grammar: plan.sampling.grammar }));
   const toolCalls = (res.functionCalls ?? []).map((fc, i) => ({
     id: ids.get(i) ?? newId("call_"),
     type: "function" as const,
@@ -108,7 +108,7 @@ function streamChat(plan: ChatPlan, lease: { slot: Slot; release(): void }, req:
   const head = header(ctx);
   const withUsage = req.stream_options?.include_usage === true;
   return runStream(lease, ctx, async (out, signal) => {
-    const chunk = (choice: Record<string, unknown>) => chatChunk(head, [{ logprobs: null, finish_reason: null, ...choice }], withUsage ? null : undefined);
+    const chunk = (choice: Record<string, unknown>) => chatChunk(head, [Object.assign({ logprobs: null, finish_reason: null }, choice)], withUsage ? null : undefined);
     const content = (index: number, text: string) => chunk({ index, delta: { content: text } });
     let completion = 0;
     for (let i = 0; i < plan.n; i++) {

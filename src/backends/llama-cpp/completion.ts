@@ -59,7 +59,7 @@ async function generate(slot: Slot, plan: Plan, prompt: Prompt, choice: number, 
     onToken: (tokens) => void (completionTokens += tokens.length),
     onTextChunk: onText,
   });
-  const res = await slot.completion.generateCompletionWithMeta(prompt.input, { ...options, grammar: s.grammar });
+  const res = await slot.completion.generateCompletionWithMeta(prompt.input, Object.assign(options, { grammar: s.grammar }));
   if (res.metadata.stopReason === "abort" || signal.aborted) throw new ClientAbortError();
   const finish: FinishReason = res.metadata.stopReason === "maxTokens" ? "length" : "stop";
   return { text: res.response, finish, completionTokens: Math.min(completionTokens, prompt.maxTokens) };
