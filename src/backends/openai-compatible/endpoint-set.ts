@@ -4,15 +4,10 @@
  * Shared by every registration that names the same provider configuration, so the connection bound
  * and the health state are per endpoint, not per model.
  */
-import { createRequire } from "node:module";
 import type { Pool } from "undici";
-
-// undici costs ~0.2 s to import: loaded when the first upstream provider is used, not at start-up.
-const requireCjs = createRequire(import.meta.url);
-let PoolClass: typeof Pool | undefined;
-const poolClass = () => (PoolClass ??= (requireCjs("undici") as typeof import("undici")).Pool);
 import type { Provider } from "../types.js";
 import type { UpstreamOptions } from "./options.js";
+import { undici } from "./undici-module.js";
 
 export interface Endpoint {
   readonly index: number;
@@ -47,7 +42,7 @@ export class EndpointSet {
     const t = options.timeouts;
     this.endpoints = provider.endpoints.map((e, index) => {
       const url = new URL(e.url);
-      const pool = new (poolClass())(url.origin, {
+      const pool = new (undici().Pool)(url.origin, {
         connections: options.maxConnections,
         connect: { timeout: t.connect_ms },
         headersTimeout: t.first_byte_ms,

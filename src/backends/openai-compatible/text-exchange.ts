@@ -4,14 +4,11 @@
  * needs neither, so headers are parsed only if something asks for them (errors, debug logs).
  */
 import type { IncomingHttpHeaders } from "node:http";
-import { createRequire } from "node:module";
 import type { Dispatcher } from "undici";
 import type { UpstreamSignal } from "./call-state.js";
+import { undici } from "./undici-module.js";
 
-const requireCjs = createRequire(import.meta.url);
-type ParseHeaders = (raw: Buffer[]) => IncomingHttpHeaders;
-let parseRaw: ParseHeaders | undefined;
-const parseHeaders: ParseHeaders = (raw) => (parseRaw ??= (requireCjs("undici") as typeof import("undici")).util.parseHeaders as unknown as ParseHeaders)(raw);
+const parseHeaders = (raw: Buffer[]) => undici().util.parseHeaders(raw) as IncomingHttpHeaders;
 
 /** What the retry loop reads of any upstream response: status, headers, the body as text. */
 export interface UpstreamResponse {
