@@ -102,6 +102,11 @@ export class ConfigStore {
     return this.snapshot;
   }
 
+  /** Starts loading the current snapshot's `load: eager` models; a failure is logged, not thrown. */
+  warmCurrent(): void {
+    void this.snapshot.warm().catch((err) => this.log.error({ err }, "eager model load failed"));
+  }
+
   reload(): boolean {
     const loaded = loadConfig(this.dir);
     if (loaded.problems.length > 0) {
@@ -115,7 +120,7 @@ export class ConfigStore {
     this.snapshot = new ConfigSnapshot(loaded, this.log);
     this.loadedAt = new Date();
     old.retire();
-    void this.snapshot.warm().catch((err) => this.log.error({ err }, "eager model load failed"));
+    this.warmCurrent();
     this.log.info({ revision: loaded.revision, models: loaded.registrations.length }, "config reloaded");
     return true;
   }

@@ -21,10 +21,7 @@ export async function startServer(options: ListenOptions): Promise<RunningServer
     server.once("error", reject);
     server.listen(options.port ?? 8080, options.host ?? "127.0.0.1", () => resolve());
   });
-  void options.services.config
-    .current()
-    .warm()
-    .catch((err) => options.log.error({ err }, "eager model load failed"));
+  options.services.config.warmCurrent();
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(":") ? `[${address}]` : address;
   return { server, url: `http://${host}:${port}`, close: () => closeServer(server, options.log) };

@@ -40,7 +40,7 @@ export async function embeddings(runtime: LlamaRuntime, req: EmbeddingRequest, c
     const data = [];
     let tokens = 0;
     for (const [i, raw] of inputs(req.input).entries()) {
-      if (ctx.client.signal.aborted) break;
+      if (ctx.client.aborted) break;
       const e = await embedOne(lease.slot, raw, i, vocab, limit);
       tokens += e.tokens;
       data.push({ object: "embedding" as const, index: i, embedding: req.encoding_format === "base64" ? base64(e.vector) : Array.from(e.vector) });
