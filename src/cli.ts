@@ -3,6 +3,7 @@ import path from "node:path";
 import { Command } from "commander";
 import { createLogger } from "./logger.js";
 import { startServer } from "./http/server.js";
+import { httpLimitsFromEnv, type HttpLimits } from "./http/limits.js";
 import { VERSION } from "./version.js";
 import { ConfigStore } from "./config/store.js";
 import { ConfigError, formatProblem } from "./config/problems.js";
@@ -17,7 +18,13 @@ export async function serve(opts: { host?: string; port?: string; config?: strin
   const log = createLogger();
   const host = opts.host ?? process.env.HOST ?? "127.0.0.1";
   const port = Number(opts.port ?? process.env.PORT ?? 8080);
-  const bodyLimitBytes = process.env.UNDERSTUDY_BODY_LIMIT ? Number(process.env.UNDERSTUDY_BODY_LIMIT) : undefined;
+  let limits: Partial<HttpLimits>;
+  try {
+    limits = httpLimitsFromEnv();
+  } catch (err) {
+    console.error(`understudy: refusing to start: ${(err as Error).message}`);
+    process.exit(1);
+  }
   const configDir = opts.config ?? defaultConfigDir();
   // The shipped config registers the generated demo model; a fresh clone may not have made it yet.
   if (path.resolve(configDir) === path.join(projectRoot(), "config") && !fs.existsSync(demoModelPath())) {
@@ -36,7 +43,7 @@ export async function serve(opts: { host?: string; port?: string; config?: strin
   }
   config.watch();
   const services = { startedAt: Date.now(), version: VERSION, config };
-  const running = await startServer({ host, port, log, services, bodyLimitBytes });
+  const running = await startServer({ host, port, log, services, limits });
   log.info({ url: running.url, config: config.dir, models: config.current().config.registrations.length }, "understudy listening");
   const stop = () => {
     config.close();

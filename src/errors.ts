@@ -66,7 +66,7 @@ export class UnsupportedMediaTypeError extends ApiError {
     super(
       415,
       "invalid_request_error",
-      `Unsupported content type '${contentType ?? "(none)"}'; send ${expected.join(" or ")}`,
+      `Unsupported content type '${contentType === undefined ? "(none)" : clipEcho(contentType)}'; send ${expected.join(" or ")}`,
       null,
       "unsupported_media_type",
     );
@@ -108,6 +108,28 @@ export class ClientAbortError extends Error {
   constructor() {
     super("client disconnected");
     this.name = "ClientAbortError";
+  }
+}
+
+/**
+ * Client input quoted in an error message (a model name, a header value, a sent value) is cut to
+ * this many characters: a 1 MB model name must not make a 1 MB error.
+ */
+export const ECHO_MAX_CHARS = 96;
+
+/** `value` as text for quoting in a message, cut to `max` characters with an ellipsis. */
+export function clipEcho(value: unknown, max = ECHO_MAX_CHARS): string {
+  const text = typeof value === "string" ? value : String(value);
+  if (text.length <= max) return text;
+  // Never split a surrogate pair: half of one is a lone surrogate in the JSON we send.
+  const end = /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max;
+  return `${text.slice(0, end)}… (${text.length} characters)`;
+}
+
+/** The server cannot take this request now (a shared capacity limit); the client may retry. */
+export class ServerBusyError extends ApiError {
+  constructor(message: string, retryAfterSeconds = 1) {
+    super(503, "server_error", message, null, "server_busy", { "Retry-After": String(retryAfterSeconds) });
   }
 }
 

@@ -3,7 +3,7 @@
  * legacy `provider/model`; a bare upstream model id that exactly one registration uses.
  */
 import type { EndpointId } from "../backends/types.js";
-import { InvalidRequestError, ModelNotFoundError } from "../errors.js";
+import { clipEcho, InvalidRequestError, ModelNotFoundError } from "../errors.js";
 import type { Registration } from "./registration.js";
 
 export interface ModelIndex {
@@ -48,13 +48,13 @@ export function resolveModel(index: ModelIndex, name: string, endpoint?: Endpoin
     const listed = names.slice(0, 10).join(", ");
     const more = names.length > 10 ? ` (and ${names.length - 10} more)` : "";
     throw new ModelNotFoundError(
-      `The model '${name}' does not exist. ${names.length > 0 ? `Available models: ${listed}${more}.` : "No models are registered."}`,
+      `The model '${clipEcho(name)}' does not exist. ${names.length > 0 ? `Available models: ${listed}${more}.` : "No models are registered."}`,
     );
   }
   if (endpoint && !reg.endpoints.includes(endpoint)) {
     const serves = reg.endpoints.map((e) => `${e} (${ENDPOINT_PATHS[e]})`).join(", ");
     throw new InvalidRequestError(
-      `The model '${name}' is not registered for ${endpoint} (${ENDPOINT_PATHS[endpoint]}); it serves: ${serves}.`,
+      `The model '${clipEcho(name)}' is not registered for ${endpoint} (${ENDPOINT_PATHS[endpoint]}); it serves: ${serves}.`,
       "model",
       "model_not_supported",
     );

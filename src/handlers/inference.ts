@@ -5,7 +5,7 @@
 import type { BackendInstance, CallContext, EndpointId } from "../backends/types.js";
 import { mergeRequest, rejectForbiddenKeys, deepFreeze } from "../config/merge.js";
 import type { Registration } from "../config/registration.js";
-import { InvalidRequestError } from "../errors.js";
+import { clipEcho, InvalidRequestError } from "../errors.js";
 import { SerializedJson } from "../backends/serialized-json.js";
 import type { HandlerCall, HandlerResult } from "./types.js";
 
@@ -49,7 +49,7 @@ export async function runInference(call: HandlerCall, endpoint: EndpointId, invo
     const headers: Record<string, string> = {};
     const ctx: CallContext = { requestedModel, client: call.client, requestId: call.requestId, log: call.log, setHeader: (k, v) => void (headers[k] = v) };
     const pending = invoke(snapshot.backend(reg), request, ctx);
-    if (!pending) throw new InvalidRequestError(`The model '${requestedModel}' cannot serve ${endpoint}`, "model", "model_not_supported");
+    if (!pending) throw new InvalidRequestError(`The model '${clipEcho(requestedModel)}' cannot serve ${endpoint}`, "model", "model_not_supported");
     const result = await pending;
     const debugEcho = debug ? { registration: reg.model, backend: reg.backend, request: merged } : undefined;
     if (isAsyncIterable(result)) {

@@ -14,8 +14,8 @@ import { UnsupportedMediaTypeError } from "../errors.js";
 import type { Services } from "../services.js";
 import { toApiError } from "./error-middleware.js";
 import { sendError } from "./respond.js";
-import { runOperation } from "./run-operation.js";
-import { hasBody } from "./request-body.js";
+import { runOperation, type RunOptions } from "./run-operation.js";
+import { hasBody, readJsonBody, type BodyReading } from "./request-body.js";
 
 export const newRequestId = () => `req_${randomUUID().replace(/-/g, "")}`;
 
@@ -33,27 +33,11 @@ interface FastPathOptions {
   validator: RequestHandler[];
   services: Services;
   log: Logger;
-  bodyLimitBytes: number;
+  reading: BodyReading;
+  run: RunOptions;
 }
 
 const isJson = (type: string | undefined) => type !== undefined && /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type);
-
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners("data");
-        req.resume();
-        reject({ type: "entity.too.large", status: 413, limit });
-      } else chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", () => reject({ type: "request.aborted", status: 400 }));
-  });
-}
 
 /**
  * express-openapi-validator's middlewares, run on a request object with express's prototype. Its
@@ -100,21 +84,14 @@ async function serve(opts: FastPathOptions, route: RouteSpec, validator: RouteVa
   let parsed: unknown;
   try {
     if (hasBody(req.headers) && !isJson(req.headers["content-type"])) throw new UnsupportedMediaTypeError(req.headers["content-type"], ["application/json"]);
-    const text = await readBody(req, opts.bodyLimitBytes);
-    if (text !== "") {
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        throw { type: "entity.parse.failed", status: 400 };
-      }
-    }
+    const { text, parsed: clientBody } = (await readJsonBody(req, opts.reading, true))!;
+    parsed = clientBody;
     // Two parses: the validator writes the spec's defaults into its copy; the merge needs the client's.
-    const body = await validator.validate(req, path, text === "" ? undefined : JSON.parse(text));
+    const body = await validator.validate(req, path, JSON.parse(text));
     const handler = opts.handlers[route.operationId];
-    await runOperation(handler, { operationId: route.operationId, body, clientBody: parsed, params: {}, query: {}, requestId }, res, opts.services, opts.log);
+    await runOperation(handler, { operationId: route.operationId, body, clientBody: parsed, params: {}, query: {}, requestId }, res, opts.services, opts.log, opts.run);
   } catch (err) {
     if (res.headersSent) return void res.end();
-    if ((err as { status?: number }).status === 413) res.shouldKeepAlive = false;
     sendError(res, toApiError(err, requestId, opts.log, parsed));
   }
 }

@@ -15,5 +15,22 @@ export function writeJson(res: ServerResponse, status: number, body: unknown, he
 }
 
 export function sendError(res: ServerResponse, error: ApiError): void {
+  // Answered before the request was all received (a refused body, a 501 that never reads one):
+  // the connection cannot carry another request, and the rest of the body is not worth reading.
+  if (res.req && !res.req.complete) res.shouldKeepAlive = false;
   writeJson(res, error.status, error.toBody(), error.headers);
+}
+
+/**
+ * Cuts a response the client has stopped reading: if what is still buffered for it is not flushed
+ * within `stallMs`, the socket is destroyed (its 'close' aborts the work behind the response).
+ * Costs nothing when the response is already flushed, as nearly all are.
+ */
+export function cutIfNotFlushed(res: ServerResponse, stallMs: number): void {
+  if (res.writableFinished || res.destroyed || res.writableLength === 0) return;
+  const timer = setTimeout(() => res.destroy(), stallMs);
+  timer.unref();
+  const clear = () => clearTimeout(timer);
+  res.once("finish", clear);
+  res.once("close", clear);
 }

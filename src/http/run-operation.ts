@@ -7,14 +7,19 @@ import type { Logger } from "pino";
 import type { Handler, HandlerCall, HandlerResult } from "../handlers/types.js";
 import type { Services } from "../services.js";
 import { toApiError } from "./error-middleware.js";
-import { sendError, writeJson } from "./respond.js";
+import { cutIfNotFlushed, sendError, writeJson } from "./respond.js";
 import { writeSse } from "./sse.js";
 import { ClientAbort } from "./client-abort.js";
 
 /** A handler call without what the runner adds (client abort, services, logger). */
 export type OperationInput = Omit<HandlerCall, "client" | "services" | "log">;
 
-export async function runOperation(handler: Handler, input: OperationInput, res: ServerResponse, services: Services, log: Logger): Promise<void> {
+export interface RunOptions {
+  /** A response the client stops reading for this long is cut (see HttpLimits.writeStallMs). */
+  writeStallMs: number;
+}
+
+export async function runOperation(handler: Handler, input: OperationInput, res: ServerResponse, services: Services, log: Logger, options: RunOptions): Promise<void> {
   const client = new ClientAbort();
   res.on("close", () => {
     if (!res.writableFinished) client.abort();
@@ -25,15 +30,18 @@ export async function runOperation(handler: Handler, input: OperationInput, res:
   const { operationId, body, clientBody, params, query, requestId } = input;
   const call: HandlerCall = { operationId, body, clientBody, params, query, requestId, client, services, log };
   try {
-    await send(res, await handler(call), { client, requestId: input.requestId, log });
+    await send(res, await handler(call), { client, requestId: input.requestId, log, writeStallMs: options.writeStallMs });
   } catch (err) {
     if (client.aborted || res.headersSent) return void res.end();
     sendError(res, toApiError(err, input.requestId, log, input.body));
   }
 }
 
-async function send(res: ServerResponse, result: HandlerResult, call: { client: ClientAbort; requestId: string; log: Logger }): Promise<void> {
-  if (result.kind === "json") return writeJson(res, result.status ?? 200, result.body, result.headers);
+async function send(res: ServerResponse, result: HandlerResult, call: { client: ClientAbort; requestId: string; log: Logger; writeStallMs: number }): Promise<void> {
+  if (result.kind === "json") {
+    writeJson(res, result.status ?? 200, result.body, result.headers);
+    return cutIfNotFlushed(res, call.writeStallMs);
+  }
   try {
     await writeSse(res, result.events, { ...call, headers: result.headers });
   } finally {

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { ClientAbortError } from "../errors.js";
 import { toApiError } from "./error-middleware.js";
 import { SerializedJson } from "../backends/serialized-json.js";
+import { cutIfNotFlushed } from "./respond.js";
 
 const SSE_HEADERS = {
   "Content-Type": "text/event-stream; charset=utf-8",
@@ -20,17 +21,39 @@ const frame = (data: unknown) => `data: ${data instanceof SerializedJson ? data.
  */
 const MIN_INTERVAL_MS = 4;
 const IMMEDIATE_WRITES = 2;
+/** Pending text this long is written at once: a producer that never yields cannot grow it further. */
+const FLUSH_AT_CHARS = 64 * 1024;
 
+const noop = () => undefined;
+
+/**
+ * Backpressure: when a write finds the socket's buffer full, `backpressure` holds a promise until
+ * the client takes the data ('drain'). The writer's caller stops pulling events meanwhile, so an
+ * upstream's reading pauses and a local generation waits. A client that takes nothing for
+ * `stallMs` is cut: the socket is destroyed (which aborts the request's work) and the promise
+ * rejects with ClientAbortError, as it does when the client goes.
+ */
 class FrameWriter {
   private pending = "";
   private scheduled = false;
   private lastWrite = 0;
   private writes = 0;
+  private drain?: Promise<void>;
 
-  constructor(private readonly res: ServerResponse) {}
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly stallMs: number,
+    private readonly onStall: () => void,
+  ) {}
+
+  /** Undefined while the client keeps up; else settles when it has drained (rejects when it is cut or gone). */
+  get backpressure(): Promise<void> | undefined {
+    return this.drain;
+  }
 
   push(text: string): void {
     this.pending += text;
+    if (this.pending.length >= FLUSH_AT_CHARS) return this.write();
     if (this.scheduled) return;
     this.scheduled = true;
     const wait = this.writes < IMMEDIATE_WRITES ? 0 : this.lastWrite + MIN_INTERVAL_MS - performance.now();
@@ -40,11 +63,42 @@ class FrameWriter {
 
   private flush(): void {
     this.scheduled = false;
-    if (this.pending === "" || this.res.writableEnded) return;
-    this.res.write(this.pending);
+    this.write();
+  }
+
+  private write(): void {
+    if (this.pending === "" || this.res.writableEnded || this.res.destroyed) return;
+    const taken = this.res.write(this.pending);
     this.pending = "";
     this.lastWrite = performance.now();
     this.writes++;
+    if (!taken) this.waitForDrain();
+  }
+
+  private waitForDrain(): void {
+    if (this.drain || this.res.destroyed) return;
+    const res = this.res;
+    this.drain = new Promise<void>((resolve, reject) => {
+      const settle = (err?: Error) => {
+        clearTimeout(timer);
+        res.off("drain", onDrain);
+        res.off("close", onClose);
+        this.drain = undefined;
+        if (err) reject(err);
+        else resolve();
+      };
+      const onDrain = () => settle();
+      const onClose = () => settle(new ClientAbortError());
+      const timer = setTimeout(() => {
+        settle(new ClientAbortError());
+        this.onStall();
+        res.destroy();
+      }, this.stallMs);
+      res.on("drain", onDrain);
+      res.on("close", onClose);
+    });
+    // Settled whether or not the caller is awaiting it at that moment.
+    this.drain.catch(noop);
   }
 
   end(last: string): void {
@@ -54,24 +108,32 @@ class FrameWriter {
   }
 }
 
+export interface SseContext {
+  client: { readonly aborted: boolean };
+  requestId: string;
+  log: Logger;
+  headers?: Record<string, string>;
+  /** A client that reads nothing for this long is cut (HttpLimits.writeStallMs). */
+  writeStallMs: number;
+}
+
 /**
  * The one SSE writer. Nothing is written until the first event exists, so an error raised before it
  * is still an ordinary HTTP error (thrown to the caller). After the first byte an error becomes an
- * in-band `data: {"error":...}` frame, and every stream ends with `data: [DONE]`.
+ * in-band `data: {"error":...}` frame, and every stream ends with `data: [DONE]`. The next event is
+ * pulled only once the client has taken the last write (see FrameWriter).
  */
-export async function writeSse(
-  res: ServerResponse,
-  events: AsyncIterable<unknown>,
-  ctx: { client: { readonly aborted: boolean }; requestId: string; log: Logger; headers?: Record<string, string> },
-): Promise<void> {
+export async function writeSse(res: ServerResponse, events: AsyncIterable<unknown>, ctx: SseContext): Promise<void> {
   const iterator = events[Symbol.asyncIterator]();
   const first = await iterator.next();
   res.writeHead(200, { ...SSE_HEADERS, ...ctx.headers });
-  const out = new FrameWriter(res);
+  const stallMs = ctx.writeStallMs;
+  const out = new FrameWriter(res, stallMs, () => ctx.log.warn({ requestId: ctx.requestId, stallMs }, "the client stopped reading the stream; cut it"));
   try {
     for (let step = first; !step.done; step = await iterator.next()) {
       if (ctx.client.aborted) throw new ClientAbortError();
       out.push(frame(step.value));
+      if (out.backpressure) await out.backpressure;
     }
   } catch (err) {
     if (ctx.client.aborted || err instanceof ClientAbortError) {
@@ -82,4 +144,5 @@ export async function writeSse(
     out.push(frame(toApiError(err, ctx.requestId, ctx.log).toBody()));
   }
   out.end("data: [DONE]\n\n");
+  cutIfNotFlushed(res, stallMs);
 }

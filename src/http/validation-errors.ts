@@ -1,4 +1,5 @@
-import { ApiError, InvalidRequestError, UnsupportedMediaTypeError } from "../errors.js";
+import { ApiError, clipEcho, InvalidRequestError, UnsupportedMediaTypeError } from "../errors.js";
+import { rangeError } from "./range-errors.js";
 
 /** One issue as express-openapi-validator reports it (an ajv error with a request path). */
 export interface ValidatorIssue {
@@ -23,17 +24,21 @@ function segments(path: string | undefined): (string | number)[] {
   return parts.map((p) => (/^\d+$/.test(p) ? Number(p) : p.replace(/~1/g, "/").replace(/~0/g, "~")));
 }
 
-/** ["messages", 0, "content"] -> `messages[0].content` */
+/** ["messages", 0, "content"] -> `messages[0].content` (the keys are the client's: cut to an echo's length). */
 export function paramName(parts: (string | number)[]): string | null {
   if (parts.length === 0) return null;
-  return parts.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), "");
+  return clipEcho(parts.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), ""));
 }
 
+/** The value the client sent at `parts`: own properties only (a key named `constructor` is data). */
 function valueAt(root: unknown, parts: (string | number)[]): unknown {
   let node = root;
-  for (const p of parts) node = node !== null && typeof node === "object" ? (node as Record<string | number, unknown>)[p] : undefined;
+  for (const p of parts) node = node !== null && typeof node === "object" && Object.hasOwn(node, p) ? (node as Record<string | number, unknown>)[p] : undefined;
   return node;
 }
+
+/** A sent value quoted in a message, cut to an echo's length. */
+const quote = (v: unknown) => clipEcho(JSON.stringify(v) ?? String(v));
 
 const kindOf = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v === "number" && Number.isInteger(v) ? "integer" : typeof v);
 const isCombinator = (i: ValidatorIssue) => /^(oneOf|anyOf|if|discriminator)\./.test(i.errorCode ?? "") || /match (exactly one|a) schema/.test(i.message ?? "");
@@ -69,7 +74,8 @@ function pickIssue(issues: ValidatorIssue[], body: unknown): { located: Located;
 export function translateValidatorError(err: ValidatorHttpError, body: unknown): ApiError {
   if (err.status === 415) return new UnsupportedMediaTypeError(undefined, ["application/json"]);
   const issues = err.errors ?? [];
-  if (issues.length === 0) return new InvalidRequestError(err.message ?? "Invalid request");
+  // The validator's own messages can quote a header (e.g. the content type): cut like an echo.
+  if (issues.length === 0) return new InvalidRequestError(clipEcho(err.message ?? "Invalid request", 256));
   const { located, allowed } = pickIssue(issues, body);
   const { issue } = located;
   const raw = issue.message ?? "is invalid";
@@ -87,12 +93,14 @@ export function translateValidatorError(err: ValidatorHttpError, body: unknown):
   const sent = valueAt(body, located.parts);
   if (param === null) return new InvalidRequestError(`Invalid request body: ${raw}, but got ${kindOf(sent)}.`, null, "invalid_body");
   if (allowed) {
-    return new InvalidRequestError(`Invalid value for '${param}': ${JSON.stringify(sent)}. Supported values are: ${allowed.map((v) => `'${v}'`).join(", ")}.`, param, "invalid_value");
+    return new InvalidRequestError(`Invalid value for '${param}': ${quote(sent)}. Supported values are: ${allowed.map((v) => `'${v}'`).join(", ")}.`, param, "invalid_value");
   }
   const type = /^must be ([\w,]+)$/.exec(raw);
   if (type && issue.errorCode?.startsWith("type")) {
     const expected = type[1].split(",").join(" or ");
     return new InvalidRequestError(`Invalid type for '${param}': expected ${expected}, but got ${kindOf(sent)}.`, param, "invalid_type");
   }
-  return new InvalidRequestError(`Invalid value for '${param}': ${raw}${sent === undefined ? "" : ` (got ${JSON.stringify(sent).slice(0, 80)})`}.`, param, "invalid_value");
+  const range = rangeError(param, located.parts, raw, issue.errorCode?.split(".")[0] ?? "", sent);
+  if (range) return range;
+  return new InvalidRequestError(`Invalid value for '${param}': ${raw}${sent === undefined ? "" : ` (got ${quote(sent)})`}.`, param, "invalid_value");
 }
