@@ -42,6 +42,7 @@ export async function generateChoice(slot: Slot, plan: ChatPlan, choice: number,
   const base = await generationOptions(plan.sampling, slot.sequence.model, {
     choice,
     maxTokens: plan.maxTokens,
+    contextSize: slot.sequence.contextSize,
     signal,
     forcedPrefix: plan.forcedPrefix,
     onToken: (tokens) => void (completionTokens += tokens.length),

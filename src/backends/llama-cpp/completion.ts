@@ -4,6 +4,9 @@ import { ClientAbortError, ContextLengthExceededError, InvalidRequestError } fro
 import { newId, nowSeconds, textCompletion, usage, type FinishReason } from "../openai-shapes.js";
 import type { CallContext, CompletionRequest } from "../types.js";
 import type { LlamaRuntime, Slot } from "./runtime.js";
+import { boundedMaxTokens, charBudget, checkChars, requestedTokens, yieldToLoop } from "./prompt-bounds.js";
+import { describeLimit } from "../../env-limit.js";
+import { MAX_COMPLETION_CHOICES } from "./request-limits.js";
 import { generationOptions, samplingOptions, type Sampling } from "./sampling.js";
 import { runStream } from "./stream-runner.js";
 import { COMPLETION_UNSUPPORTED, rejectUnsupported } from "./unsupported.js";
@@ -29,6 +32,16 @@ function promptList(prompt: CompletionRequest["prompt"]): (string | number[])[] 
   return prompt as (string | number[])[];
 }
 
+/** A prompt's size, checked before anything reads it: token ids against the context, text against what can fit. */
+function checkPromptSize(raw: string | number[], i: number, contextSize: number, budget: number): void {
+  const param = `prompt[${i}]`;
+  if (Array.isArray(raw)) {
+    if (raw.length >= contextSize) throw new ContextLengthExceededError(`This model's maximum context length is ${contextSize} tokens, however your prompt has ${raw.length} tokens. Please reduce your prompt.`, param);
+  } else {
+    checkChars(raw.length, budget, contextSize, param, "the prompt has");
+  }
+}
+
 function readPrompt(model: LlamaModel, raw: string | number[], i: number, requested: number | undefined, contextSize: number): Prompt {
   const vocab = model.fileInfo.metadata.tokenizer.ggml.tokens.length;
   if (Array.isArray(raw) && raw.some((t) => !Number.isInteger(t) || t < 0 || t >= vocab)) {
@@ -39,14 +52,28 @@ function readPrompt(model: LlamaModel, raw: string | number[], i: number, reques
     throw new ContextLengthExceededError(`This model's maximum context length is ${contextSize} tokens, however you requested ${tokens + (requested ?? 0)} tokens (${tokens} in your prompt; ${requested ?? 0} for the completion). Please reduce your prompt or completion length.`, "prompt");
   }
   const text = Array.isArray(raw) ? model.detokenize(raw as Token[]) : raw;
-  return { input: Array.isArray(raw) ? (raw as Token[]) : raw, text, tokens, maxTokens: requested ?? contextSize - tokens };
+  return { input: Array.isArray(raw) ? (raw as Token[]) : raw, text, tokens, maxTokens: boundedMaxTokens(requested ?? Infinity, contextSize - tokens) };
 }
 
 async function plan(req: CompletionRequest, runtime: LlamaRuntime): Promise<Plan> {
   rejectUnsupported(req as never, COMPLETION_UNSUPPORTED);
+  const requested = requestedTokens(req.max_tokens, "max_tokens");
+  const raws = promptList(req.prompt);
+  const n = req.n ?? 1;
+  const choices = MAX_COMPLETION_CHOICES;
+  if (raws.length * n > choices.value) {
+    throw new InvalidRequestError(`${raws.length} prompts x n=${n} make ${raws.length * n} choices, more than ${describeLimit(choices, "choices per request")}`, "prompt", "invalid_value");
+  }
   const { model, context } = await runtime.load();
-  const prompts = promptList(req.prompt).map((raw, i) => readPrompt(model, raw, i, req.max_tokens ?? undefined, context.contextSize));
-  return { prompts, sampling: await samplingOptions(req as never, model.llama, model, context.contextSize), n: req.n ?? 1, echo: req.echo === true };
+  const budget = charBudget(model, context.contextSize);
+  raws.forEach((raw, i) => checkPromptSize(raw, i, context.contextSize, budget));
+  const prompts: Prompt[] = [];
+  for (const [i, raw] of raws.entries()) {
+    // Tokenizing runs on the main thread: other requests get a turn between prompts.
+    if (i > 0) await yieldToLoop();
+    prompts.push(readPrompt(model, raw, i, requested, context.contextSize));
+  }
+  return { prompts, sampling: await samplingOptions(req as never, model.llama, model, context.contextSize), n, echo: req.echo === true };
 }
 
 async function generate(slot: Slot, plan: Plan, prompt: Prompt, choice: number, signal: AbortSignal, onText?: (t: string) => void) {
@@ -55,6 +82,7 @@ async function generate(slot: Slot, plan: Plan, prompt: Prompt, choice: number, 
   const options = await generationOptions(s, slot.sequence.model, {
     choice,
     maxTokens: prompt.maxTokens,
+    contextSize: slot.sequence.contextSize,
     signal,
     onToken: (tokens) => void (completionTokens += tokens.length),
     onTextChunk: onText,

@@ -2,6 +2,7 @@
 import type { LlamaEmbeddingContext, Token } from "node-llama-cpp";
 import { ContextLengthExceededError, InvalidRequestError } from "../../errors.js";
 import type { CallContext, EmbeddingRequest } from "../types.js";
+import { charBudget, checkChars } from "./prompt-bounds.js";
 import type { LlamaRuntime } from "./runtime.js";
 
 function inputs(input: EmbeddingRequest["input"]): (string | number[])[] {
@@ -18,6 +19,9 @@ function normalize(vector: readonly number[]): Float32Array {
 const base64 = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64");
 
 async function embedOne(context: LlamaEmbeddingContext, raw: string | number[], i: number, vocab: number, limit: number) {
+  // Sizes before anything reads the input: tokenizing runs on the main thread.
+  if (Array.isArray(raw) && raw.length > limit) throw new ContextLengthExceededError(`input[${i}] has ${raw.length} tokens; this model's limit is ${limit}`, `input[${i}]`);
+  if (typeof raw === "string") checkChars(raw.length, charBudget(context.model, limit), limit, `input[${i}]`, `input[${i}] has`);
   if (Array.isArray(raw) && raw.some((t) => !Number.isInteger(t) || t < 0 || t >= vocab)) {
     throw new InvalidRequestError(`input token ids must be in 0..${vocab - 1}`, `input[${i}]`, "invalid_value");
   }

@@ -3,13 +3,14 @@
  * its own LlamaChat and LlamaCompletion, handed out by a SlotPool; an embedding context on demand.
  * Loaded lazily (or eagerly on warm), unloaded after `idle_unload_s` without requests.
  */
-import fs from "node:fs";
 import os from "node:os";
 import type { ChatWrapper, LlamaChat, LlamaCompletion, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
 import type { Logger } from "pino";
+import { ServiceUnavailableError } from "../../errors.js";
 import { acquireModel, nodeLlamaCpp, releaseModel } from "./engine.js";
 import type { LlamaCppSettings } from "./settings.js";
 import { SlotPool, type Lease } from "./slots.js";
+import { loadCheckedTemplate } from "./template-check.js";
 
 export interface Slot {
   sequence: LlamaContextSequence;
@@ -17,12 +18,21 @@ export interface Slot {
   completion: LlamaCompletion;
 }
 
-interface Loaded {
+export interface Loaded {
   model: LlamaModel;
   context: LlamaContext;
   slots: SlotPool<Slot>;
   chatWrapper: ChatWrapper;
   embedding?: Promise<{ context: LlamaEmbeddingContext; pool: SlotPool<LlamaEmbeddingContext> }>;
+}
+
+/** A template that fails its check at load time is the operator's problem: a 503, never a 500. */
+async function servableTemplate(file: string): Promise<string> {
+  try {
+    return await loadCheckedTemplate(file);
+  } catch (err) {
+    throw new ServiceUnavailableError(`The model cannot be loaded: ${(err as Error).message}`, "model_load_failed");
+  }
 }
 
 export class LlamaRuntime {
@@ -56,7 +66,7 @@ export class LlamaRuntime {
     try {
       const context = await model.createContext({ contextSize: s.context_size, sequences: s.parallel, threads: this.threads, batchSize: s.batch_size });
       const chatWrapper = s.template
-        ? new m.JinjaTemplateChatWrapper({ template: fs.readFileSync(s.template, "utf8") })
+        ? new m.JinjaTemplateChatWrapper({ template: await servableTemplate(s.template) })
         : m.resolveChatWrapper(model);
       const slots: Slot[] = [];
       for (let i = 0; i < s.parallel; i++) {

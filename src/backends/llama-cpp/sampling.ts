@@ -2,8 +2,10 @@
  * OpenAI sampling fields and x-localai-extensions -> node-llama-cpp generation options.
  */
 import type { Llama, LlamaGrammar, LlamaModel, Token, TokenBias } from "node-llama-cpp";
-import { InvalidRequestError } from "../../errors.js";
+import { clipEcho, InvalidRequestError } from "../../errors.js";
 import { nodeLlamaCpp } from "./engine.js";
+import { checkGrammarLimits } from "./gbnf-limits.js";
+import { boundedMaxTokens, charBudget } from "./prompt-bounds.js";
 
 export interface SamplingRequest {
   temperature?: number | null;
@@ -50,11 +52,13 @@ function repeatPenalty(req: SamplingRequest, contextSize: number): Sampling["rep
 
 function biases(req: SamplingRequest, model: LlamaModel, vocabSize: number): Map<Token, number> {
   const bias = new Map<Token, number>();
+  // Own keys only, and only plain decimal ids: Number() would also take "", " 7" or "0x10".
   for (const [key, value] of Object.entries(req.logit_bias ?? {})) {
-    const token = Number(key);
-    if (!Number.isInteger(token) || token < 0 || token >= vocabSize) {
-      throw new InvalidRequestError(`logit_bias: '${key}' is not a token id of this model (0..${vocabSize - 1})`, "logit_bias", "invalid_value");
+    const token = /^(0|[1-9]\d{0,9})$/.test(key) ? Number(key) : -1;
+    if (token < 0 || token >= vocabSize) {
+      throw new InvalidRequestError(`logit_bias: '${clipEcho(key)}' is not a token id of this model (0..${vocabSize - 1})`, "logit_bias", "invalid_value");
     }
+    if (typeof value !== "number" || !(value >= -100 && value <= 100)) throw new InvalidRequestError(`logit_bias: the bias of token ${token} must be from -100 to 100`, "logit_bias", "invalid_value");
     bias.set(token as Token, value <= -100 ? -Infinity : value);
   }
   if (req["x-localai-extensions"]?.ignore_eos) {
@@ -76,12 +80,22 @@ function eogTokens(model: LlamaModel, vocabSize: number): Token[] {
   return tokens;
 }
 
+/** A client's GBNF grammar: bounded here first, since llama.cpp's parser and matcher are native code on the main thread. */
 export async function grammarFromGbnf(llama: Llama, gbnf: string): Promise<LlamaGrammar> {
+  checkGrammarLimits(gbnf, "x-localai-extensions.grammar");
   try {
     return await llama.createGrammar({ grammar: gbnf });
   } catch (err) {
-    throw new InvalidRequestError(`The GBNF grammar is invalid: ${(err as Error).message}`, "x-localai-extensions.grammar", "invalid_grammar");
+    throw new InvalidRequestError(`The GBNF grammar is invalid: ${clipEcho((err as Error).message, 200)}`, "x-localai-extensions.grammar", "invalid_grammar");
   }
+}
+
+/** A stop sequence longer than any text that fits the context can never match; node-llama-cpp would still index all of it. */
+function stopTriggers(req: SamplingRequest, model: LlamaModel, contextSize: number): string[] {
+  const stops = stopList(req.stop);
+  const budget = charBudget(model, contextSize);
+  if (stops.some((s) => s.length > budget)) throw new InvalidRequestError(`A stop sequence is longer than anything this model can generate (${budget} characters)`, "stop", "invalid_value");
+  return stops;
 }
 
 export async function samplingOptions(req: SamplingRequest, llama: Llama, model: LlamaModel, contextSize: number): Promise<Sampling> {
@@ -93,7 +107,7 @@ export async function samplingOptions(req: SamplingRequest, llama: Llama, model:
     topK: ext.top_k,
     minP: ext.min_p,
     seed: req.seed ?? undefined,
-    customStopTriggers: stopList(req.stop),
+    customStopTriggers: stopTriggers(req, model, contextSize),
     repeatPenalty: repeatPenalty(req, contextSize),
     grammar: ext.grammar ? await grammarFromGbnf(llama, ext.grammar) : undefined,
     bias: biases(req, model, vocabSize),
@@ -129,10 +143,11 @@ export async function tokenBiasFor(model: LlamaModel, fixed: Map<Token, number>,
 export async function generationOptions(
   sampling: Sampling,
   model: LlamaModel,
-  run: { choice: number; maxTokens: number; signal: AbortSignal; forcedPrefix?: Token[]; onToken: (tokens: Token[]) => void; onTextChunk?: (text: string) => void },
+  run: { choice: number; maxTokens: number; contextSize: number; signal: AbortSignal; forcedPrefix?: Token[]; onToken: (tokens: Token[]) => void; onTextChunk?: (text: string) => void },
 ) {
   return {
-    maxTokens: run.maxTokens,
+    // The last guard: node-llama-cpp reads 0 or less (or no value) as "no limit" and would shift the context forever.
+    maxTokens: boundedMaxTokens(run.maxTokens, run.contextSize),
     temperature: sampling.temperature,
     topP: sampling.topP,
     topK: sampling.topK,

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import type { JsonSchema, SettingsCheckContext } from "../types.js";
+import { checkTemplateFile } from "./template-check.js";
 
 export interface LlamaCppSettings {
   model: string;
@@ -37,25 +38,32 @@ export const llamaCppSettingsSchema: JsonSchema = {
 
 export const SETTINGS_DEFAULTS = { context_size: 2048, gpu_layers: "auto", parallel: 1, queue_limit: 16, embeddings: true, load: "lazy" } as const;
 
-function checkReadable(ctx: SettingsCheckContext, field: string, file: string): void {
+/** Whether `file` is a readable regular file (else a problem). Paths in messages are shown relative to the config directory by the loader. */
+function checkReadable(ctx: SettingsCheckContext, field: string, file: string): boolean {
   try {
     fs.accessSync(file, fs.constants.R_OK);
-    if (!fs.statSync(file).isFile()) ctx.problem(field, `'${file}' is not a file`);
+    if (fs.statSync(file).isFile()) return true;
+    ctx.problem(field, `'${file}' is not a file`);
   } catch {
     ctx.problem(field, `cannot read '${file}' (missing or unreadable)`);
   }
+  return false;
 }
 
-/** Resolves the model and template paths and checks they can be read (a config error, not a request-time crash). */
+/**
+ * Resolves the model and template paths and checks they can be read, and renders the template
+ * against sample conversations in a child process (a config error, not a request-time crash).
+ */
 export function checkLlamaCppSettings(ctx: SettingsCheckContext): void {
   const s = ctx.settings;
   for (const field of ["model", "template"] as const) {
     if (typeof s[field] !== "string") continue;
     const resolved = ctx.resolvePath(field, s[field] as string);
-    if (resolved) {
-      s[field] = resolved;
-      checkReadable(ctx, field, resolved);
-    }
+    if (!resolved) continue;
+    s[field] = resolved;
+    if (!checkReadable(ctx, field, resolved) || field !== "template") continue;
+    const problem = checkTemplateFile(resolved);
+    if (problem) ctx.problem(field, `'${resolved}': ${problem}`);
   }
   for (const [k, v] of Object.entries(SETTINGS_DEFAULTS)) if (s[k] === undefined) s[k] = v;
 }
