@@ -142,3 +142,36 @@ describe("understudy validate-config", () => {
     expect(r.stderr).toContain("a.yaml:6: local_settings.threadz: unknown key 'threadz'");
   });
 });
+
+describe("bounded loading (issue 9)", () => {
+  it("loads anchors and aliases within the limits", () => {
+    const shared = "request_defaults: &defaults\n    temperature: 0.3\n";
+    const list = `- registration: {model: a}\n  local_settings: {backend: llama-cpp, model: models/a.gguf}\n  ${shared}- registration: {model: b}\n  local_settings: {backend: llama-cpp, model: models/b.gguf}\n  request_defaults: *defaults\n`;
+    const loaded = loadConfig(dirWith({ "list.yaml": list }));
+    expect(loaded.problems).toEqual([]);
+    expect(loaded.registrations.map((r) => r.defaults.createChatCompletion)).toEqual([{ temperature: 0.3 }, { temperature: 0.3 }]);
+  });
+
+  it("refuses an alias bomb in milliseconds, naming its line and the limit", () => {
+    const names = "abcdefghi";
+    let bomb = `a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9]\n`;
+    for (let i = 1; i < names.length; i++) bomb += `${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(", ")}]\n`;
+    const started = Date.now();
+    const problems = problemsOf(dirWith({ "bomb.yaml": bomb }));
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(problems).toEqual([expect.stringMatching(/^bomb\.yaml:6: f: with its aliases expanded, the file has more than the limit of 100000 nodes \(UNDERSTUDY_CONFIG_MAX_NODES\)$/)]);
+  });
+
+  it("shows paths in problems relative to the config directory", () => {
+    const missing = loadConfig(path.join(tempDir(), "nope"));
+    expect(missing.problems).toEqual([{ file: ".", line: 0, field: "", message: "config directory does not exist" }]);
+    const outside = tempDir();
+    fs.writeFileSync(path.join(outside, "x.gguf"), "GGUF");
+    const dir = dirWith({ "a.yaml": `registration:\n  model: a\nlocal_settings:\n  backend: llama-cpp\n  model: ${path.join(outside, "x.gguf")}\n`, "b.yaml": reg("b").replace("models/b.gguf", "models/gone.gguf") });
+    const text = problemsOf(dir).join("\n");
+    expect(text).toMatch(/a\.yaml:5: local_settings\.model: path '\.\.\/.*x\.gguf' is outside the allowed model roots \(the config directory; set UNDERSTUDY_MODELS/);
+    expect(text).toMatch(/b\.yaml:5: local_settings\.model: cannot read 'models\/gone\.gguf'/);
+    expect(text).not.toContain(dir);
+    expect(text).not.toContain(fs.realpathSync(dir));
+  });
+});

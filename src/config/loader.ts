@@ -6,15 +6,16 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import yaml from "js-yaml";
 import { ajv } from "./config-ajv.js";
 import { backendModule, backendKinds, providerProperties, upstreamKinds } from "../backends/registry.js";
 import type { Provider } from "../backends/types.js";
-import { findForbiddenKey } from "./merge.js";
-import { ProblemSink, type ConfigProblem } from "./problems.js";
+import { directoryProblem, readConfigFiles, type ParsedFile } from "./config-files.js";
+import { describeLimit } from "../env-limit.js";
+import { CONFIG_LIMITS } from "./config-limits.js";
+import { pathDisplay, type ProblemSink, type ConfigProblem } from "./problems.js";
 import { defaultsFileSchema, providersFileSchema, registrationFileSchema } from "./schema.js";
 import type { DefaultModels, Registration } from "./registration.js";
-import { readRegistration } from "./read-registration.js";
+import { modelRoots, readRegistration } from "./read-registration.js";
 
 export interface LoadedConfig {
   dir: string;
@@ -26,44 +27,6 @@ export interface LoadedConfig {
 }
 
 const SPECIAL = new Set(["providers.yaml", "providers.yml", "defaults.yaml", "defaults.yml"]);
-
-export function listYamlFiles(dir: string): string[] {
-  const out: string[] = [];
-  const visit = (d: string) => {
-    for (const entry of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
-      const full = path.join(d, entry.name);
-      if (entry.isDirectory()) visit(full);
-      else if (/\.ya?ml$/.test(entry.name)) out.push(full);
-    }
-  };
-  visit(dir);
-  return out;
-}
-
-interface ParsedFile {
-  rel: string;
-  text: string;
-  doc: unknown;
-  sink: ProblemSink;
-  mtime: number;
-}
-
-function parseFile(dir: string, file: string): ParsedFile {
-  const rel = path.relative(dir, file);
-  const text = fs.readFileSync(file, "utf8");
-  const sink = new ProblemSink(rel, text);
-  let doc: unknown;
-  try {
-    doc = yaml.load(text, { filename: rel, schema: yaml.CORE_SCHEMA });
-  } catch (err) {
-    const mark = (err as { mark?: { line: number } }).mark;
-    sink.add([], `invalid YAML: ${(err as { reason?: string }).reason ?? String(err)}`, (mark?.line ?? 0) + 1);
-  }
-  const forbidden = findForbiddenKey(doc);
-  if (forbidden) sink.add(forbidden.split("."), `the key '${forbidden.split(".").pop()}' is not allowed`);
-  return { rel, text, doc, sink, mtime: Math.floor(fs.statSync(file).mtimeMs / 1000) };
-}
 
 function readProviders(file: ParsedFile | undefined): Provider[] {
   if (!file || file.doc === undefined || file.doc === null) return [];
@@ -124,20 +87,29 @@ function revisionOf(files: ParsedFile[]): string {
 
 export function loadConfig(dir: string): LoadedConfig {
   const root = path.resolve(dir);
+  const empty = { dir: root, revision: "", registrations: [], providers: [], defaultModels: {} };
   if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
-    const problem = { file: dir, line: 0, field: "", message: "config directory does not exist" };
-    return { dir: root, revision: "", registrations: [], providers: [], defaultModels: {}, problems: [problem] };
+    // "." and not the path: problems are served by /health, which shows no absolute paths.
+    return { ...empty, problems: [directoryProblem("config directory does not exist")] };
   }
-  const files = listYamlFiles(root).map((f) => parseFile(root, f));
+  const read = readConfigFiles(root, pathDisplay(root, modelRoots(root)));
+  if (read.problems.length > 0) return { ...empty, problems: [...read.problems, ...read.files.flatMap((f) => f.sink.problems)] };
+  const files = read.files;
+  const registrationFiles = files.filter((f) => !SPECIAL.has(f.rel));
+  // Each registration costs file-system checks: thousands of aliased copies of one must not stall a reload.
+  const entries = registrationFiles.reduce((n, f) => n + (Array.isArray(f.doc) ? f.doc.length : 1), 0);
+  if (entries > CONFIG_LIMITS.registrations.value) {
+    return { ...empty, problems: [directoryProblem(`the directory holds more registrations than the limit of ${describeLimit(CONFIG_LIMITS.registrations, "registrations")}`)] };
+  }
   const special = (name: string) => files.find((f) => f.rel === `${name}.yaml` || f.rel === `${name}.yml`);
   const providers = readProviders(special("providers"));
   const providerMap = new Map(providers.map((p) => [p.id, p]));
   const registrations: Registration[] = [];
   const sinks = new Map<string, ProblemSink>();
   const schema = ajv.compile(registrationFileSchema(backendKinds()));
-  for (const file of files.filter((f) => !SPECIAL.has(f.rel))) {
+  for (const file of registrationFiles) {
     sinks.set(file.rel, file.sink);
-    if (file.sink.problems.length > 0) continue;
+    if (file.sink.count > 0) continue;
     const entries = Array.isArray(file.doc) ? file.doc : [file.doc];
     if (file.doc === undefined || file.doc === null) file.sink.add([], "the file is empty: expected a registration or a list of them");
     entries.forEach((entry, i) => {

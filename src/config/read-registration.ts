@@ -35,7 +35,8 @@ function resolveModelPath(ctx: ReadContext, field: string, value: string): strin
   if (fs.existsSync(resolved)) resolved = fs.realpathSync(resolved);
   const roots = modelRoots(ctx.root);
   if (!roots.some((root) => isInside(root, resolved))) {
-    ctx.sink.add(["local_settings", field], `path '${value}' is outside the allowed model roots (${roots.join(", ")}; set UNDERSTUDY_MODELS to add one)`);
+    // Shown relative to the config directory (roots[0], real path), as the sink shows the roots: /health serves it.
+    ctx.sink.add(["local_settings", field], `path '${path.relative(roots[0], resolved)}' is outside the allowed model roots (${["the config directory", ...roots.slice(1)].join(", ")}; set UNDERSTUDY_MODELS to add one)`);
     return undefined;
   }
   return resolved;
@@ -86,7 +87,7 @@ function readBodies(ctx: ReadContext, key: "request_defaults" | "request_overrid
 }
 
 export function readRegistration(entry: Record<string, any>, ctx: ReadContext): Registration | undefined {
-  const before = ctx.sink.problems.length;
+  const before = ctx.sink.count;
   const r = entry.registration;
   const { backend: kind, ...rawSettings } = entry.local_settings as Record<string, unknown>;
   const module = ctx.backend(String(kind));
@@ -104,7 +105,7 @@ export function readRegistration(entry: Record<string, any>, ctx: ReadContext): 
   if (unsupported.length > 0) ctx.sink.add(["registration", "endpoints"], `the ${kind} backend does not serve ${unsupported.join(", ")}`);
   const defaults = readBodies(ctx, "request_defaults", entry.request_defaults, endpoints);
   const overrides = readBodies(ctx, "request_overrides", entry.request_overrides, endpoints);
-  if (ctx.sink.problems.length > before) return undefined;
+  if (ctx.sink.count > before) return undefined;
   const provider = typeof settings.provider === "string" ? ctx.providers.get(settings.provider) : undefined;
   return deepFreeze({
     model: r.model,

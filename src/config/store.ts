@@ -4,6 +4,7 @@
  * An invalid directory never replaces a good snapshot: its problems are kept for /health.
  */
 import fs from "node:fs";
+import path from "node:path";
 import type { Logger } from "pino";
 import { backendModule } from "../backends/registry.js";
 import type { BackendInstance, EndpointId } from "../backends/types.js";
@@ -11,6 +12,10 @@ import { loadConfig, type LoadedConfig } from "./loader.js";
 import { ConfigError, formatProblem, type ConfigProblem } from "./problems.js";
 import type { Registration } from "./registration.js";
 import { buildIndex, resolveModel, type ModelIndex } from "./resolve.js";
+import { collectingSlowChecks } from "../slow-checks.js";
+
+/** Loads per reload while slow checks run: each pass caches the checks the directory needs. */
+const MAX_RELOAD_PASSES = 3;
 
 export class ConfigSnapshot {
   readonly index: ModelIndex;
@@ -86,6 +91,9 @@ export class ConfigStore {
   private loadedAt = new Date();
   private watcher?: fs.FSWatcher;
   private timer?: NodeJS.Timeout;
+  private reloading = false;
+  private reloadAgain = false;
+  private closed = false;
 
   private constructor(readonly dir: string, first: LoadedConfig, private readonly log: Logger) {
     this.snapshot = new ConfigSnapshot(first, log);
@@ -107,8 +115,23 @@ export class ConfigStore {
     void this.snapshot.warm().catch((err) => this.log.error({ err }, "eager model load failed"));
   }
 
-  reload(): boolean {
-    const loaded = loadConfig(this.dir);
+  /**
+   * Loads the directory again and swaps the snapshot if it is valid. Slow checks (rendering a new
+   * chat template in a child process) run asynchronously: the directory is loaded again once they
+   * are done, their outcomes cached, so the event loop is never blocked on them. Resolves to
+   * whether the directory was valid; undefined if it kept changing under the checks.
+   */
+  async reload(): Promise<boolean | undefined> {
+    for (let attempt = 0; attempt < MAX_RELOAD_PASSES; attempt++) {
+      const { result: loaded, pending } = collectingSlowChecks(() => loadConfig(this.dir));
+      if (pending.length === 0) return this.apply(loaded);
+      await Promise.all(pending);
+    }
+    this.log.warn("config reload deferred: the directory kept changing while its checks ran");
+    return undefined;
+  }
+
+  private apply(loaded: LoadedConfig): boolean {
     if (loaded.problems.length > 0) {
       this.lastProblems = loaded.problems;
       for (const p of loaded.problems) this.log.error({ problem: formatProblem(p) }, "config reload rejected; still serving the last good config");
@@ -136,24 +159,44 @@ export class ConfigStore {
     };
   }
 
-  /** Watches the directory (recursively); changes are debounced, then the whole directory is reloaded. */
+  /** Watches the directory (recursively); changes are debounced, then the whole directory is reloaded, one reload at a time. */
   watch(debounceMs = 150): void {
+    const realDir = fs.realpathSync(this.dir);
     this.watcher = fs.watch(this.dir, { recursive: true }, (_event, file) => {
-      // Model files and exports change often and mean nothing here; directories (no extension) might.
-      if (file && /\.[^/]+$/.test(String(file)) && !/\.ya?ml$/.test(String(file))) return;
+      // Model files and exports change often and mean nothing here; directories (no extension)
+      // might, and so does a chat template a registration names (it is validated by rendering).
+      const name = file ? String(file) : "";
+      if (name && /\.[^/]+$/.test(name) && !/\.ya?ml$/.test(name) && !this.usesTemplate(path.join(realDir, name))) return;
       clearTimeout(this.timer);
-      this.timer = setTimeout(() => {
-        try {
-          this.reload();
-        } catch (err) {
-          this.log.error({ err }, "config reload failed");
-        }
-      }, debounceMs);
+      this.timer = setTimeout(() => this.reloadSerially(), debounceMs);
     });
     this.watcher.on("error", (err) => this.log.error({ err }, "config watcher failed"));
   }
 
+  private usesTemplate(file: string): boolean {
+    return this.snapshot.config.registrations.some((r) => r.settings.template === file);
+  }
+
+  /** A change seen while a reload awaits its checks is loaded after it, not alongside it. */
+  private reloadSerially(): void {
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return;
+    }
+    this.reloading = true;
+    void this.reload()
+      .catch((err) => this.log.error({ err }, "config reload failed"))
+      .finally(() => {
+        this.reloading = false;
+        if (this.reloadAgain && !this.closed) {
+          this.reloadAgain = false;
+          this.reloadSerially();
+        }
+      });
+  }
+
   close(): void {
+    this.closed = true;
     clearTimeout(this.timer);
     this.watcher?.close();
   }

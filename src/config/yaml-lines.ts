@@ -3,8 +3,7 @@
  * is the next line, deeper than its parent, that holds that key (or the n-th `- ` item).
  * Good for the block-style YAML people write by hand; falls back to the parent's line.
  */
-export function findLine(text: string, path: readonly (string | number)[]): number {
-  const lines = text.split(/\r?\n/);
+export function findLine(lines: readonly string[], path: readonly (string | number)[]): number {
   let from = 0;
   let parentIndent = -1;
   let found = 1;
@@ -18,21 +17,55 @@ export function findLine(text: string, path: readonly (string | number)[]): numb
   return found;
 }
 
+export const splitLines = (text: string): string[] => text.split(/\r?\n/);
+
 const indentOf = (line: string) => line.length - line.trimStart().length;
+
+/**
+ * `key:` or `- key:` (the key bare or quoted) at the start of a line, found by scanning rather
+ * than a backtracking regex: a file may hold a megabyte-long line of spaces.
+ */
+function keyAt(line: string): { key: string; indent: number } | undefined {
+  let i = indentOf(line);
+  if (line[i] === "-" && /\s/.test(line[i + 1] ?? "")) {
+    i++;
+    while (i < line.length && /\s/.test(line[i])) i++;
+  }
+  const indent = i;
+  const quote = line[i] === '"' || line[i] === "'" ? line[i] : "";
+  if (quote) i++;
+  const end = scanKey(line, i);
+  if (end === i) return undefined;
+  let j = end;
+  if (quote) {
+    if (line[j] !== quote) return undefined;
+    j++;
+    while (line[j] === " " || line[j] === "\t") j++;
+  }
+  if (line[j] !== ":") return undefined;
+  return { key: line.slice(i, end).trim(), indent };
+}
+
+/** The end of a key's text: the first `:`, quote or `#`. */
+function scanKey(line: string, from: number): number {
+  let i = from;
+  while (i < line.length && !':"\'#'.includes(line[i])) i++;
+  return i;
+}
 const isContent = (line: string) => line.trim() !== "" && !line.trimStart().startsWith("#");
 
-function findKey(lines: string[], from: number, parentIndent: number, key: string) {
+function findKey(lines: readonly string[], from: number, parentIndent: number, key: string) {
   for (let i = from; i < lines.length; i++) {
     if (!isContent(lines[i])) continue;
-    const m = /^(\s*)(-\s+)?(["']?)([^:"'#]+)\3\s*:/.exec(lines[i]);
-    const keyIndent = m ? m[1].length + (m[2]?.length ?? 0) : indentOf(lines[i]);
+    const m = keyAt(lines[i]);
+    const keyIndent = m ? m.indent : indentOf(lines[i]);
     if (i > from && keyIndent <= parentIndent) return undefined;
-    if (m && m[4].trim() === key) return { line: i, indent: keyIndent };
+    if (m && m.key === key) return { line: i, indent: keyIndent };
   }
   return undefined;
 }
 
-function findItem(lines: string[], from: number, parentIndent: number, index: number) {
+function findItem(lines: readonly string[], from: number, parentIndent: number, index: number) {
   let seen = -1;
   let itemIndent = -1;
   for (let i = from; i < lines.length; i++) {
