@@ -10,6 +10,8 @@ export class SerializedJson {
   }
 }
 
+import { jsonNestsDeeperThan } from "../json-depth.js";
+
 const MODEL_FIELD = /"model"\s*:\s*("(?:[^"\\]|\\.)*")/;
 
 /**
@@ -29,15 +31,18 @@ const hasLineBreak = (text: string) => text.includes("\n") || text.includes("\r"
 
 /**
  * The common case of a relayed response or chunk, without parsing: a one-line JSON object that cannot be an
- * error payload (it never says "error") and whose first `"model"` key is at the top level, before
- * any nested object or array. Anything else returns undefined and is parsed and checked in full.
+ * error payload (it never says "error"), whose first `"model"` key is at the top level, before
+ * any nested object or array, and that nests no deeper than `maxDepth`. Anything else returns
+ * undefined and is parsed and checked in full.
  */
-export function relayUnparsed(text: string, model: string): SerializedJson | undefined {
+export function relayUnparsed(text: string, model: string, maxDepth = Infinity): SerializedJson | undefined {
   if (text.charCodeAt(0) !== 123 /* { */ || text.charCodeAt(text.length - 1) !== 125 /* } */) return undefined;
   if (hasLineBreak(text) || text.includes('"error"')) return undefined;
   const match = MODEL_FIELD.exec(text);
   if (!match) return undefined;
   const before = text.slice(1, match.index);
   if (before.includes("{") || before.includes("[") || before.includes("\\")) return undefined;
+  // Relayed as is, a 100,000-deep body would reach clients whose parsers recurse; the parse path refuses it.
+  if (jsonNestsDeeperThan(text, maxDepth)) return undefined;
   return new SerializedJson(text.slice(0, match.index) + `"model":${JSON.stringify(model)}` + text.slice(match.index + match[0].length));
 }

@@ -5,14 +5,18 @@
  * Never a silent success: an error payload, `event: error`, a broken connection or a stream that
  * ends without `[DONE]` or a `finish_reason` all end the client's stream with an error.
  */
+import { jsonNestsDeeperThan } from "../../json-depth.js";
 import type { EventSourceMessage } from "eventsource-parser";
 import { ApiError, UpstreamError } from "../../errors.js";
 import { relayUnparsed, withModel, type SerializedJson } from "../serialized-json.js";
+import { MAX_UPSTREAM_JSON_DEPTH, tooDeep } from "./response-limits.js";
 import { errorInfoFromPayload, isErrorPayload, parseErrorBody, RetryableFailure, streamPayloadError } from "./upstream-errors.js";
 
 type Json = Record<string, unknown>;
 type Chunk = SerializedJson;
 const DONE = Symbol("done");
+/** Events read after [DONE] to keep the connection reusable, before giving up on it. */
+const MAX_EVENTS_AFTER_DONE = 16;
 /** A non-null finish_reason somewhere in the chunk. */
 const FINISH_SET = /"finish_reason"\s*:\s*"/;
 
@@ -80,9 +84,13 @@ export class ChunkStream {
     }
   }
 
+  /** Normally nothing follows [DONE]; an upstream that keeps sending events loses its connection instead. */
   private async drain(): Promise<void> {
     try {
-      for (let step = await this.events.next(); !step.done; step = await this.events.next());
+      let events = 0;
+      for (let step = await this.events.next(); !step.done; step = await this.events.next()) {
+        if (++events > MAX_EVENTS_AFTER_DONE) return void (await this.events.return?.(undefined));
+      }
     } catch {
       // The connection failed after [DONE]: nothing the client needs to hear about.
     }
@@ -118,11 +126,13 @@ export class ChunkStream {
     if (event.event !== undefined && event.event !== "message") return undefined;
     const data = event.data;
     if (data === "[DONE]") return DONE;
-    const relayed = relayUnparsed(data, this.hooks.requestedModel);
+    const relayed = relayUnparsed(data, this.hooks.requestedModel, MAX_UPSTREAM_JSON_DEPTH);
     if (relayed) {
       if (!this.sawFinish && FINISH_SET.test(data)) this.sawFinish = true;
       return relayed;
     }
+    // Before the parse: the chunk is serialized again, and JSON.stringify recurses.
+    if (jsonNestsDeeperThan(data, MAX_UPSTREAM_JSON_DEPTH)) throw tooDeep(providerId);
     let chunk: Json;
     try {
       chunk = JSON.parse(data) as Json;

@@ -8,6 +8,7 @@ import type { Pool } from "undici";
 import type { Provider } from "../types.js";
 import type { UpstreamOptions } from "./options.js";
 import { undici } from "./undici-module.js";
+import { urlSecrets } from "./url-secrets.js";
 
 export interface Endpoint {
   readonly index: number;
@@ -37,6 +38,8 @@ export interface Pick {
 
 export class EndpointSet {
   readonly endpoints: readonly Endpoint[];
+  /** Credentials written into the endpoint URLs themselves (fixed for the set's life). */
+  private readonly urlSecrets: readonly string[];
 
   constructor(readonly provider: Provider, private readonly options: UpstreamOptions) {
     const t = options.timeouts;
@@ -63,6 +66,7 @@ export class EndpointSet {
         current: 0,
       };
     });
+    this.urlSecrets = provider.endpoints.flatMap((e) => urlSecrets(e.url));
   }
 
   /**
@@ -97,14 +101,18 @@ export class EndpointSet {
     return { endpoint: e, waitMs: Math.max(0, e.retryAfterUntil - now), forced: !free };
   }
 
-  /** The configured key values, read now (never cached): what redaction must hide. */
+  /**
+   * The configured key values, read now (never cached), and the URLs' credentials: what redaction must hide. Every one,
+   * however short (a short key garbles some log text; a leaked one is worse), longest first so a
+   * key containing another is hidden whole.
+   */
   secrets(): string[] {
-    const out: string[] = [];
+    const out = [...this.urlSecrets];
     for (const e of this.endpoints) {
       const v = e.apiKeyEnv ? process.env[e.apiKeyEnv] : undefined;
-      if (v && v.length >= 4) out.push(v);
+      if (v) out.push(v);
     }
-    return out;
+    return out.length > 1 ? out.sort((a, b) => b.length - a.length) : out;
   }
 
   /** `text` with every configured key value replaced. */

@@ -5,7 +5,7 @@
  */
 import type { BackendInstance, BackendModule, CreateContext } from "../types.js";
 import { acquireEndpointSet } from "./endpoint-set.js";
-import { resolveOptions } from "./options.js";
+import { resolveOptions, UPSTREAM_PROVIDER_PROPERTIES } from "./options.js";
 import { PROVIDER_PROFILES } from "./profiles.js";
 import { checkUpstreamSettings, upstreamSettingsSchema } from "./settings.js";
 import { UpstreamClient } from "./upstream-client.js";
@@ -34,7 +34,10 @@ export const openAiCompatibleBackend: BackendModule = {
   settingsSchema: upstreamSettingsSchema(true),
   defaultEndpoints: ["createChatCompletion", "createCompletion", "createEmbedding"],
   usesProvider: true,
-  providerProperties: { profile: { enum: [...PROVIDER_PROFILES], description: "which x-localai-extensions the server carries (default openai)" } },
+  providerProperties: {
+    ...UPSTREAM_PROVIDER_PROPERTIES,
+    profile: { enum: [...PROVIDER_PROFILES], description: "which x-localai-extensions the server carries (default openai)" },
+  },
   checkSettings: checkUpstreamSettings("openai-compatible"),
   create: (ctx) => createUpstream("openai-compatible", ctx, false),
 };
@@ -44,6 +47,7 @@ export const huggingFaceTgiBackend: BackendModule = {
   settingsSchema: upstreamSettingsSchema(false),
   defaultEndpoints: ["createChatCompletion"],
   usesProvider: true,
+  providerProperties: UPSTREAM_PROVIDER_PROPERTIES,
   // TGI serves one model and ignores `model`; "tgi" is what its own docs send.
   checkSettings: checkUpstreamSettings("huggingface-tgi", "tgi"),
   create: (ctx) => createUpstream("huggingface-tgi", ctx, true),

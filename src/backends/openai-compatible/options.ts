@@ -4,6 +4,7 @@
  */
 import type { Provider } from "../types.js";
 import { isProfileName, type ProfileName } from "./profiles.js";
+import { DEFAULT_MAX_RESPONSE_BYTES } from "./response-limits.js";
 
 export interface Timeouts {
   /** TCP (+TLS) connect. */
@@ -33,6 +34,8 @@ export interface UpstreamOptions {
   retry: RetryPolicy;
   /** Open connections per endpoint (further requests queue in the pool). */
   maxConnections: number;
+  /** Largest upstream body read whole (a non-streaming answer; one stream event); beyond it a 502. */
+  maxResponseBytes: number;
   profile: ProfileName;
 }
 
@@ -47,11 +50,21 @@ export const DEFAULT_RETRY: Readonly<RetryPolicy> = {
 };
 export const DEFAULT_MAX_CONNECTIONS = 64;
 
+/** providers.yaml keys every upstream backend accepts beyond the common ones (config/schema.ts). */
+export const UPSTREAM_PROVIDER_PROPERTIES = {
+  max_response_bytes: {
+    type: "integer",
+    minimum: 1024,
+    description: `largest upstream response body read, in bytes (default ${DEFAULT_MAX_RESPONSE_BYTES}); a larger one is a 502 upstream_protocol_error`,
+  },
+} as const;
+
 export function resolveOptions(provider: Provider, kind: string): UpstreamOptions {
   const timeouts = { ...DEFAULT_TIMEOUTS, ...(provider.timeouts as Partial<Timeouts> | undefined) };
   const retry = { ...DEFAULT_RETRY, ...(provider.retry as Partial<RetryPolicy> | undefined) };
   const maxConnections = typeof provider.max_connections === "number" ? provider.max_connections : DEFAULT_MAX_CONNECTIONS;
-  return { timeouts, retry, maxConnections, profile: profileFor(provider, kind) };
+  const maxResponseBytes = typeof provider.max_response_bytes === "number" ? provider.max_response_bytes : DEFAULT_MAX_RESPONSE_BYTES;
+  return { timeouts, retry, maxConnections, maxResponseBytes, profile: profileFor(provider, kind) };
 }
 
 /** huggingface-tgi always speaks TGI; openai-compatible providers name theirs (default: plain OpenAI). */

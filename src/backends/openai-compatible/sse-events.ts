@@ -5,7 +5,7 @@
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 
-/** One event larger than this is a broken upstream, not a reason to exhaust memory. */
+/** One event larger than this (or than max_response_bytes) is a broken upstream, not a reason to exhaust memory. */
 const MAX_EVENT_BYTES = 16 * 1024 * 1024;
 
 export class SseOverflowError extends Error {
@@ -14,7 +14,11 @@ export class SseOverflowError extends Error {
   }
 }
 
-export async function* sseEvents(body: AsyncIterable<Uint8Array>, onText?: (text: string) => void): AsyncGenerator<EventSourceMessage> {
+/**
+ * The events of `body`, pulled one network read at a time: nothing is read from the upstream
+ * while the consumer is not asking, so a slow client holds the upstream back instead of filling memory.
+ */
+export async function* sseEvents(body: AsyncIterable<Uint8Array>, maxEventBytes: number, onText?: (text: string) => void): AsyncGenerator<EventSourceMessage> {
   const queue: EventSourceMessage[] = [];
   let overflow = false;
   const parser = createParser({
@@ -23,7 +27,7 @@ export async function* sseEvents(body: AsyncIterable<Uint8Array>, onText?: (text
       // Unknown fields and bad `retry:` values are ignored, as the spec says; only overflow is fatal.
       if (err.type === "max-buffer-size-exceeded") overflow = true;
     },
-    maxBufferSize: MAX_EVENT_BYTES,
+    maxBufferSize: Math.min(MAX_EVENT_BYTES, maxEventBytes),
   });
   const decoder = new TextDecoder();
   for await (const bytes of body) {

@@ -1,11 +1,12 @@
 /**
- * A non-streaming upstream exchange on undici's dispatch API, read whole as text. undici's
+ * A non-streaming upstream exchange on undici's dispatch API, read whole (up to a cap) as text. undici's
  * request() wraps every response in a Readable and parses all its headers up front; a JSON answer
  * needs neither, so headers are parsed only if something asks for them (errors, debug logs).
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { Dispatcher } from "undici";
 import type { UpstreamSignal } from "./call-state.js";
+import { announcedLength, announcedLengthRaw, ERROR_BODY_BYTES, readCapped, responseTooLarge } from "./response-limits.js";
 import { undici } from "./undici-module.js";
 
 const parseHeaders = (raw: Buffer[]) => undici().util.parseHeaders(raw) as IncomingHttpHeaders;
@@ -14,19 +15,24 @@ const parseHeaders = (raw: Buffer[]) => undici().util.parseHeaders(raw) as Incom
 export interface UpstreamResponse {
   readonly statusCode: number;
   readonly headers: IncomingHttpHeaders;
-  readonly body: { text(): Promise<string> };
+  /**
+   * The body as text: of a non-2xx answer at most ERROR_BODY_BYTES (the rest is never read), of
+   * any other at most the provider's max_response_bytes (beyond it, a 502 upstream_protocol_error).
+   */
+  text(): Promise<string>;
 }
 
 class TextResponse implements UpstreamResponse {
   private parsed?: IncomingHttpHeaders;
-  readonly body: { text(): Promise<string> };
 
   constructor(
     readonly statusCode: number,
     private readonly raw: Buffer[],
-    text: string,
-  ) {
-    this.body = { text: () => Promise.resolve(text) };
+    private readonly body: string,
+  ) {}
+
+  text(): Promise<string> {
+    return Promise.resolve(this.body);
   }
 
   get headers(): IncomingHttpHeaders {
@@ -42,16 +48,34 @@ class AbortedError extends Error {
   }
 }
 
-export function exchangeText(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, signal: UpstreamSignal): Promise<UpstreamResponse> {
+/** Thrown inside the handler to stop reading an error body once enough of it is in. */
+class EnoughRead extends Error {}
+const ENOUGH = new EnoughRead();
+
+/**
+ * One exchange, its body read whole. A 2xx body over `maxBytes` (announced or counted) aborts the
+ * request with a 502; a non-2xx body is read to ERROR_BODY_BYTES and the connection dropped there.
+ */
+export function exchangeText(
+  dispatcher: Dispatcher,
+  options: Dispatcher.DispatchOptions,
+  signal: UpstreamSignal,
+  maxBytes: number,
+  providerId: string,
+): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(new AbortedError());
     let abort: ((err?: Error) => void) | undefined;
     let status = 0;
     let raw: Buffer[] = [];
+    let limit = maxBytes;
+    let failed = false;
+    let size = 0;
     const chunks: Buffer[] = [];
     const onAbort = () => abort?.(new AbortedError());
     signal.once("abort", onAbort);
     const settle = () => signal.off("abort", onAbort);
+    const body = () => (chunks.length === 1 ? chunks[0].toString("utf8") : Buffer.concat(chunks).toString("utf8"));
     dispatcher.dispatch(options, {
       onConnect: (fn) => {
         abort = fn;
@@ -60,20 +84,65 @@ export function exchangeText(dispatcher: Dispatcher, options: Dispatcher.Dispatc
       onHeaders: (statusCode, headers) => {
         status = statusCode;
         raw = headers;
+        failed = statusCode < 200 || statusCode >= 300;
+        if (failed) limit = ERROR_BODY_BYTES;
+        else if ((announcedLengthRaw(headers) ?? 0) > maxBytes) throw responseTooLarge(providerId, maxBytes);
         return true;
       },
       onData: (chunk) => {
+        size += chunk.length;
+        if (size > limit) {
+          // undici aborts the request (dropping the connection) with what the handler throws.
+          if (!failed) throw responseTooLarge(providerId, maxBytes);
+          chunks.push(chunk.subarray(0, chunk.length - (size - limit)));
+          throw ENOUGH;
+        }
         chunks.push(chunk);
         return true;
       },
       onComplete: () => {
         settle();
-        resolve(new TextResponse(status, raw, chunks.length === 1 ? chunks[0].toString("utf8") : Buffer.concat(chunks).toString("utf8")));
+        resolve(new TextResponse(status, raw, body()));
       },
       onError: (err) => {
         settle();
-        reject(err);
+        if (err === ENOUGH) resolve(new TextResponse(status, raw, body()));
+        else reject(err);
       },
     });
   });
+}
+
+type StreamBody = Dispatcher.ResponseData["body"];
+
+/** A streaming request's response (undici's request()): the body stays a Readable for the SSE reader. */
+export class StreamedResponse implements UpstreamResponse {
+  constructor(
+    private readonly data: Dispatcher.ResponseData,
+    private readonly maxBytes: number,
+    private readonly providerId: string,
+  ) {}
+
+  get statusCode(): number {
+    return this.data.statusCode;
+  }
+
+  get headers(): IncomingHttpHeaders {
+    return this.data.headers;
+  }
+
+  get body(): StreamBody {
+    return this.data.body;
+  }
+
+  text(): Promise<string> {
+    const { body, statusCode } = this.data;
+    if (statusCode < 200 || statusCode >= 300) return readCapped(body, ERROR_BODY_BYTES, "truncate");
+    const tooLarge = () => responseTooLarge(this.providerId, this.maxBytes);
+    if ((announcedLength(this.data.headers) ?? 0) > this.maxBytes) {
+      body.destroy();
+      return Promise.reject(tooLarge());
+    }
+    return readCapped(body, this.maxBytes, tooLarge);
+  }
 }

@@ -3,7 +3,7 @@
  * the client retries connection errors, timeouts, 5xx, 401/403 and 429 on the next endpoint with
  * backoff (Retry-After honoured). Upstream 4xx go to the client as they are; nothing else is retried.
  */
-import type { Dispatcher } from "undici";
+import { jsonNestsDeeperThan } from "../../json-depth.js";
 import type { Logger } from "pino";
 import { ApiError, GatewayTimeoutError, UpstreamError } from "../../errors.js";
 import type { CallContext, Provider } from "../types.js";
@@ -15,7 +15,8 @@ import type { RetryPolicy, UpstreamOptions } from "./options.js";
 import { upstreamBody, PROFILES } from "./profiles.js";
 import { sseEvents, SseOverflowError } from "./sse-events.js";
 import { relayUnparsed, type SerializedJson } from "../serialized-json.js";
-import { exchangeText, type UpstreamResponse } from "./text-exchange.js";
+import { MAX_UPSTREAM_JSON_DEPTH, tooDeep } from "./response-limits.js";
+import { exchangeText, StreamedResponse, type UpstreamResponse } from "./text-exchange.js";
 import * as errors from "./upstream-errors.js";
 
 export const ENDPOINT_HEADER = "x-understudy-endpoint";
@@ -137,7 +138,10 @@ export class UpstreamClient {
     const dbg = this.debug?.start(e, call.ctx.requestId, path, headers, body);
     try {
       const options = { path, method: "POST" as const, headers, body };
-      const res = stream ? await e.pool.request({ ...options, signal: call.signal }) : await exchangeText(e.pool, options, call.signal);
+      const max = this.cfg.options.maxResponseBytes;
+      const res = stream
+        ? new StreamedResponse(await e.pool.request({ ...options, signal: call.signal }), max, this.id)
+        : await exchangeText(e.pool, options, call.signal, max, this.id);
       dbg?.response(res.statusCode, res.headers);
       if (res.statusCode < 200 || res.statusCode >= 300) return await this.statusFailure(res, e, dbg);
       return await accept(res, call, dbg);
@@ -159,7 +163,7 @@ export class UpstreamClient {
   }
 
   private async statusFailure(res: UpstreamResponse, e: Endpoint, dbg: DebugCall | undefined): Promise<never> {
-    const text = await res.body.text();
+    const text = await res.text();
     dbg?.body(text);
     const status = res.statusCode;
     const info = errors.parseErrorBody(text, status, this.redact);
@@ -181,12 +185,12 @@ export class UpstreamClient {
   }
 
   private async readJson(res: UpstreamResponse, ctx: CallContext, dbg: DebugCall | undefined): Promise<Json | SerializedJson> {
-    const text = await res.body.text();
+    const text = await res.text();
     if (dbg) {
       dbg.body(text);
       dbg.end("complete");
     }
-    const relayed = relayUnparsed(text, ctx.requestedModel);
+    const relayed = relayUnparsed(text, ctx.requestedModel, MAX_UPSTREAM_JSON_DEPTH);
     if (relayed) return relayed;
     const out = this.parseObject(text);
     if (errors.isErrorPayload(out)) throw errors.streamPayloadError(this.id, errors.errorInfoFromPayload(out, this.redact));
@@ -195,6 +199,8 @@ export class UpstreamClient {
   }
 
   private parseObject(text: string): Json {
+    // Checked on the text: the parsed object is serialized again (JSON.stringify recurses).
+    if (jsonNestsDeeperThan(text, MAX_UPSTREAM_JSON_DEPTH)) throw tooDeep(this.id);
     let out: unknown;
     try {
       out = JSON.parse(text);
@@ -207,14 +213,16 @@ export class UpstreamClient {
 
   private async openStream(res: UpstreamResponse, call: CallState, dbg: DebugCall | undefined): Promise<ChunkStream> {
     if (String(res.headers["content-type"] ?? "").includes("application/json")) {
-      const text = await res.body.text();
+      const text = await res.text();
       dbg?.body(text);
       const out = this.parseObject(text);
       if (errors.isErrorPayload(out)) throw errors.streamPayloadError(this.id, errors.errorInfoFromPayload(out, this.redact));
       throw new UpstreamError(502, `${this.id}: the upstream answered a streaming request without an event stream`, "upstream_protocol_error");
     }
-    // Streaming requests go through undici's request(): the body is its Readable.
-    const events = sseEvents(res.body as Dispatcher.ResponseData["body"], dbg ? (text) => dbg.chunk(text) : undefined)[Symbol.asyncIterator]();
+    // Streaming requests go through undici's request(): the body is its Readable, read only as fast
+    // as the client's SSE writer pulls chunks (undici pauses the socket past its highWaterMark).
+    if (!(res instanceof StreamedResponse)) throw new Error("openStream needs a streamed response");
+    const events = sseEvents(res.body, this.cfg.options.maxResponseBytes, dbg ? (text) => dbg.chunk(text) : undefined)[Symbol.asyncIterator]();
     const stream = new ChunkStream(events, {
       providerId: this.id,
       requestedModel: call.ctx.requestedModel,

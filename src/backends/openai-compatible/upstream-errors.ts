@@ -2,7 +2,9 @@
  * Turns what an upstream says or does wrong into the ApiError the client sees. Messages name the
  * provider id, never the upstream URL or key: transport errors contribute only their code.
  */
+import { jsonNestsDeeperThan } from "../../json-depth.js";
 import { ApiError, GatewayTimeoutError, UpstreamError } from "../../errors.js";
+import { MAX_UPSTREAM_JSON_DEPTH } from "./response-limits.js";
 
 /** A failure another attempt (on another endpoint) may fix. Internal to the retry loop. */
 export class RetryableFailure extends Error {
@@ -29,7 +31,10 @@ type Json = Record<string, unknown>;
 /** Removes configured key values from text an upstream wrote (it may quote our key back). */
 export type Redact = (text: string) => string;
 const str = (v: unknown) => (typeof v === "string" && v.length > 0 ? v : undefined);
+/** Longest upstream message relayed: an upstream cannot make our error response megabytes long. */
 const MAX_MESSAGE = 1_000;
+/** Longest relayed `type`, `param` or `code`: identifiers (a field path at most), not prose. */
+const MAX_TOKEN = 128;
 
 function fromObject(o: Json): UpstreamErrorInfo | undefined {
   const e = o.error;
@@ -49,17 +54,29 @@ function fromObject(o: Json): UpstreamErrorInfo | undefined {
   return undefined;
 }
 
+/**
+ * Every field that may reach the client, with configured keys removed and cut to size. Redacted
+ * before cutting: a cut first could leave the start of a key behind.
+ */
+function cleaned(info: UpstreamErrorInfo, redact: Redact): UpstreamErrorInfo {
+  const token = (v: string | undefined) => (v === undefined ? undefined : redact(v).slice(0, MAX_TOKEN));
+  return { message: redact(info.message).slice(0, MAX_MESSAGE), type: token(info.type), param: token(info.param), code: token(info.code), status: info.status };
+}
+
 /** Reads an error out of a response body in any of the dialects upstreams use. */
 export function parseErrorBody(text: string, status: number, redact: Redact): UpstreamErrorInfo {
   const trimmed = text.trim();
-  try {
-    const parsed = JSON.parse(trimmed) as unknown;
-    if (typeof parsed === "object" && parsed !== null) {
-      const info = fromObject(parsed as Json);
-      if (info) return { ...info, message: redact(info.message).slice(0, MAX_MESSAGE) };
+  // Too deep to re-serialize safely (a message-less error is stringified): quoted as text instead.
+  if (!jsonNestsDeeperThan(trimmed, MAX_UPSTREAM_JSON_DEPTH)) {
+    try {
+      const parsed = JSON.parse(trimmed) as unknown;
+      if (typeof parsed === "object" && parsed !== null) {
+        const info = fromObject(parsed as Json);
+        if (info) return cleaned(info, redact);
+      }
+    } catch {
+      // Not JSON: the text itself is the message.
     }
-  } catch {
-    // Not JSON: the text itself is the message.
   }
   return { message: trimmed ? redact(trimmed).slice(0, MAX_MESSAGE) : `HTTP ${status}` };
 }
@@ -69,9 +86,9 @@ export function isErrorPayload(o: Json): boolean {
   return (o.error !== undefined && o.error !== null) || o.object === "error";
 }
 
+/** `o` was checked for depth before it was parsed. */
 export function errorInfoFromPayload(o: Json, redact: Redact): UpstreamErrorInfo {
-  const info = fromObject(o) ?? { message: "unknown upstream error" };
-  return { ...info, message: redact(info.message).slice(0, MAX_MESSAGE) };
+  return cleaned(fromObject(o) ?? { message: "unknown upstream error" }, redact);
 }
 
 /** An upstream 4xx (not 401/403/408/429): the client's request is at fault, so status and message go through. */
