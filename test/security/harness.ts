@@ -61,7 +61,10 @@ export async function spawnServer(options: SpawnOptions): Promise<Target> {
   if (!fs.existsSync(path.join(ROOT, "dist/cli.js"))) throw new Error("dist/ is missing: run `npm run build` first");
   const child: ChildProcess = spawn(process.execPath, ["--expose-gc", ENTRY, "serve", "--config", options.configDir, "--host", "127.0.0.1", "--port", "0", ...(options.args ?? [])], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_LEVEL: "info", HOSTILE_TEST_KEY: TEST_SECRET, ...options.env },
+    // A fixed mmap threshold: glibc's default raises it after large frees, so freed socket and
+    // stream buffers stay in its heap and RSS counts them though nothing holds them. Fixed, RSS
+    // follows what the process really retains, which is what the RSS checks are about.
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_LEVEL: "info", HOSTILE_TEST_KEY: TEST_SECRET, MALLOC_MMAP_THRESHOLD_: "131072", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: string[] = [];
@@ -391,3 +394,54 @@ export function hostileCategory(title: string, setup: () => Promise<CategorySetu
     }
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Helpers of the generic categories (test/security/generic-*.test.ts)
+
+export const CHAT = "/v1/chat/completions";
+export const COMPLETIONS = "/v1/completions";
+export const EMBEDDINGS = "/v1/embeddings";
+
+/** A minimal valid completions body for the demo model; `extra` fields are added or replace. */
+export const completionBody = (extra: Record<string, unknown> = {}) => ({ model: "demo", prompt: "hi", max_tokens: 2, ...extra });
+/** A minimal valid embeddings body for the demo model; `extra` fields are added or replace. */
+export const embeddingBody = (extra: Record<string, unknown> = {}) => ({ model: "demo", input: "hi", ...extra });
+
+/**
+ * A case that POSTs `body` to `target`: an object goes through fetch as JSON; a string or Buffer is
+ * written byte for byte over a socket, so `1e400`, duplicate keys and invalid UTF-8 reach the server as sent.
+ */
+export function postCase(name: string, target: string, body: unknown, status: number | number[], more: Partial<HostileCase> = {}): HostileCase {
+  const send = typeof body === "string" || Buffer.isBuffer(body) ? (t: Target) => postRaw(t, target, body) : (t: Target) => post(t, target, body);
+  return { name, send, status, ...more };
+}
+
+/** A deep copy of `base` with the value at `at` set (`undefined` deletes it); missing containers are created. */
+export function withValue<T>(base: T, at: readonly (string | number)[], value: unknown): T {
+  const copy = structuredClone(base);
+  let node = copy as Record<string | number, unknown>;
+  for (const [i, key] of at.slice(0, -1).entries()) {
+    if (node[key] === null || typeof node[key] !== "object") node[key] = typeof at[i + 1] === "number" ? [] : {};
+    node = node[key] as Record<string | number, unknown>;
+  }
+  const last = at[at.length - 1];
+  if (value === undefined) delete node[last];
+  else node[last] = value;
+  return copy;
+}
+
+/** The parsed `error` of an OpenAI error body (the case's shape check has already run). */
+export const errorOf = (answer: Answer): { message: string; type: string; param: string | null; code: string | null } => JSON.parse(answer.body).error;
+
+/** A check that the error's `param` is `field` or a place inside it, so a client can tell what it got wrong. */
+export function paramNames(field: string): (answer: Answer) => void {
+  return (answer) => {
+    const param = errorOf(answer).param ?? "";
+    if (param !== field && !param.startsWith(`${field}.`) && !param.startsWith(`${field}[`)) {
+      throw new Error(`expected param '${field}', got ${JSON.stringify(param)}: ${answer.body.slice(0, 300)}`);
+    }
+  };
+}
+
+/** The cases with their names prefixed by `group`: several groups can share one category (one server start). */
+export const inGroup = (group: string, cases: readonly HostileCase[]): HostileCase[] => cases.map((c) => ({ ...c, name: `${group}: ${c.name}` }));
