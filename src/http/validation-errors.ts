@@ -40,7 +40,9 @@ function valueAt(root: unknown, parts: (string | number)[]): unknown {
 /** A sent value quoted in a message, cut to an echo's length. */
 const quote = (v: unknown) => clipEcho(JSON.stringify(v) ?? String(v));
 
-const kindOf = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v === "number" && Number.isInteger(v) ? "integer" : typeof v);
+/** What the client sent, as a type name; `1e400` parses to Infinity, which no JSON schema number admits. */
+const kindOf = (v: unknown) =>
+  v === null ? "null" : Array.isArray(v) ? "array" : typeof v !== "number" ? typeof v : !Number.isFinite(v) ? "a number too large to represent" : Number.isInteger(v) ? "integer" : "number";
 const isCombinator = (i: ValidatorIssue) => /^(oneOf|anyOf|if|discriminator)\./.test(i.errorCode ?? "") || /match (exactly one|a) schema/.test(i.message ?? "");
 const allowedValue = (i: ValidatorIssue) => /allowed values?: (.*)$/.exec(i.message ?? "")?.[1];
 

@@ -78,6 +78,9 @@ const OTHER_ROWS: HostileCase[] = [
     postCase(`embeddings: input token id ${v}`, EMBEDDINGS, jsonWith(embeddingBody(), ["input", 0], v), 400, { check: paramNames("input") }),
   ),
   postCase("embeddings: input token id -0 (token 0)", EMBEDDINGS, jsonWith(embeddingBody(), ["input", 0], "-0"), 200),
+  postCase("chat: temperature = 1e400 is named for what it is", CHAT, jsonWith(chatBody(), ["temperature"], "1e400"), 400, {
+    check: (a) => expect(JSON.parse(a.body).error.message).toBe("Invalid type for 'temperature': expected number, but got a number too large to represent."),
+  }),
   ...["1e308", "1e400", "-1e308", "9007199254740993", "-0"].map((v) =>
     postCase(`embeddings: dimensions = ${v}`, EMBEDDINGS, jsonWith(embeddingBody(), ["dimensions"], v), 400, { check: paramNames("dimensions") }),
   ),
