@@ -37,6 +37,16 @@ export class UnsupportedFieldError extends InvalidRequestError {
   }
 }
 
+/**
+ * A top-level request field the extended spec does not declare, on a backend that would not honour
+ * it (OpenAI's wording). The name is the client's own key: quoted clipped, like every echo.
+ */
+export class UnknownParameterError extends InvalidRequestError {
+  constructor(field: string) {
+    super(`Unrecognized request argument supplied: ${clipEcho(field)}`, clipEcho(field), "unknown_parameter");
+  }
+}
+
 export class ContextLengthExceededError extends InvalidRequestError {
   constructor(message: string, param = "messages") {
     super(message, param, "context_length_exceeded");

@@ -1,9 +1,9 @@
 import { findForbiddenKey, mergeRequest, rejectForbiddenKeys } from "../src/config/merge.js";
 import { InvalidRequestError } from "../src/errors.js";
 
-describe("mergeRequest precedence: overrides > client > defaults > spec defaults", () => {
+describe("mergeRequest precedence: overrides > client > defaults", () => {
   it("a client temperature of 0 beats a default of 0.7", () => {
-    const merged = mergeRequest({ specDefaulted: { temperature: 0 }, defaults: { temperature: 0.7 }, client: { temperature: 0 } });
+    const merged = mergeRequest({ defaults: { temperature: 0.7 }, client: { temperature: 0 } });
     expect(merged.temperature).toBe(0);
   });
 
@@ -13,7 +13,7 @@ describe("mergeRequest precedence: overrides > client > defaults > spec defaults
   });
 
   it("a client null means not set: the registration default applies", () => {
-    expect(mergeRequest({ specDefaulted: { temperature: null }, defaults: { temperature: 0.7 }, client: { temperature: null } }).temperature).toBe(0.7);
+    expect(mergeRequest({ defaults: { temperature: 0.7 }, client: { temperature: null } }).temperature).toBe(0.7);
   });
 
   it("an override beats the client", () => {
@@ -21,9 +21,9 @@ describe("mergeRequest precedence: overrides > client > defaults > spec defaults
     expect(merged.max_tokens).toBe(256);
   });
 
-  it("spec defaults are the lowest layer", () => {
-    const merged = mergeRequest({ specDefaulted: { n: 1, temperature: 1 }, defaults: { temperature: 0.2 }, client: {} });
-    expect(merged).toEqual({ n: 1, temperature: 0.2 });
+  it("adds nothing the client and the registration did not set (the spec's defaults are not a layer)", () => {
+    const merged = mergeRequest({ defaults: { temperature: 0.2 }, client: { model: "m" } });
+    expect(merged).toEqual({ model: "m", temperature: 0.2 });
   });
 
   it("merges x-localai-extensions field by field; arrays replace", () => {

@@ -60,6 +60,12 @@ export interface BackendInstance {
   chat?(req: Readonly<ChatRequest>, ctx: CallContext): Promise<ChatResponse | SerializedJson | Streamed<ChatChunk>>;
   completion?(req: Readonly<CompletionRequest>, ctx: CallContext): Promise<CompletionResponse | SerializedJson | Streamed<unknown>>;
   embeddings?(req: Readonly<EmbeddingRequest>, ctx: CallContext): Promise<EmbeddingResponse | SerializedJson>;
+  /**
+   * Whether top-level request fields the extended spec does not declare go on to the backend
+   * unchanged (an upstream that takes vLLM's extra sampling fields). Absent or false: such a field
+   * is a 400 `unknown_parameter`, since the backend would otherwise drop it silently.
+   */
+  readonly passesExtraFields?: boolean;
   /** Whether the backend holds its model in memory now (backends that load nothing omit it). */
   loaded?(): boolean;
   /** Loads heavy resources now (registrations with `load: eager`). */

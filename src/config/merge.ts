@@ -1,7 +1,9 @@
 /**
- * The defaults merge: request_overrides > what the client sent > request_defaults > the spec's
- * defaults. Plain objects merge key by key (so `x-localai-extensions` merges field by field); arrays
- * and scalars replace. 0, false and "" are values; a client `null` means "not set".
+ * The defaults merge: request_overrides > what the client sent > request_defaults. The spec's
+ * defaults are not a layer: they document what OpenAI does with an absent field, and what a backend
+ * does with one is its own default (an upstream's per-model defaults included). Plain objects merge
+ * key by key (so `x-localai-extensions` merges field by field); arrays and scalars replace. 0, false
+ * and "" are values; a client `null` means "not set".
  */
 import { clipEcho, InvalidRequestError } from "../errors.js";
 
@@ -89,16 +91,16 @@ export function deepFreeze<T>(value: T): T {
 }
 
 export interface MergeLayers {
-  /** The validated body: the client's fields plus the spec's defaults. */
-  specDefaulted?: Plain;
+  /** The registration's request_defaults for the endpoint. */
   defaults?: Plain;
+  /** The client's body, exactly as sent (validated: the validator adds nothing). */
   client: Plain;
+  /** The registration's request_overrides for the endpoint. */
   overrides?: Plain;
 }
 
 export function mergeRequest(layers: MergeLayers): Readonly<Plain> {
-  const merged = mergeInto({}, layers.specDefaulted, false);
-  mergeInto(merged, layers.defaults, false);
+  const merged = mergeInto({}, layers.defaults, false);
   mergeInto(merged, layers.client, true);
   mergeInto(merged, layers.overrides, false);
   return deepFreeze(merged);

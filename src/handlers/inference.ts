@@ -1,11 +1,13 @@
 /**
  * The backend-independent path of chat, completion and embedding requests: resolve the model,
- * merge the registration with what the client sent, call the backend, shape the result.
+ * refuse fields the backend would drop, merge the registration with what the client sent, call
+ * the backend, shape the result.
  */
 import type { BackendInstance, CallContext, EndpointId } from "../backends/types.js";
 import { mergeRequest, rejectForbiddenKeys, deepFreeze } from "../config/merge.js";
 import type { Registration } from "../config/registration.js";
-import { clipEcho, InvalidRequestError } from "../errors.js";
+import { partialBodyValidator } from "../config/request-schema.js";
+import { clipEcho, InvalidRequestError, UnknownParameterError } from "../errors.js";
 import { SerializedJson } from "../backends/serialized-json.js";
 import type { HandlerCall, HandlerResult } from "./types.js";
 
@@ -28,6 +30,17 @@ function splitDebug(merged: Readonly<Body>, reg: Registration): { request: Reado
   return { request: deepFreeze(request), debug: debug === true };
 }
 
+/**
+ * A top-level field the endpoint's request schema does not declare is OpenAI's 400, unless the
+ * backend passes such fields on. Only the client's body is checked: request_defaults and
+ * request_overrides were checked against the same schema when the config loaded.
+ */
+function rejectUnknownFields(body: Body, endpoint: EndpointId, backend: BackendInstance): void {
+  if (backend.passesExtraFields) return;
+  const known = partialBodyValidator(endpoint).fields;
+  for (const field of Object.keys(body)) if (!known.has(field)) throw new UnknownParameterError(field);
+}
+
 async function* withDebug(events: AsyncIterable<unknown>, debug: Body): AsyncIterable<unknown> {
   let first = true;
   for await (const event of events) {
@@ -41,17 +54,21 @@ export async function runInference(call: HandlerCall, endpoint: EndpointId, invo
   const snapshot = call.services.config.current();
   const leave = snapshot.enter();
   try {
-    rejectForbiddenKeys(call.clientBody);
-    const requestedModel = String(call.clientBody.model);
+    const body = call.body as Body;
+    rejectForbiddenKeys(body);
+    const requestedModel = String(body.model);
     const reg = snapshot.resolve(requestedModel, endpoint);
-    const merged = mergeRequest({ specDefaulted: call.body, defaults: reg.defaults[endpoint], client: call.clientBody, overrides: reg.overrides[endpoint] });
+    const backend = snapshot.backend(reg);
+    rejectUnknownFields(body, endpoint, backend);
+    const merged = mergeRequest({ defaults: reg.defaults[endpoint], client: body, overrides: reg.overrides[endpoint] });
     const { request, debug } = splitDebug(merged, reg);
     const headers: Record<string, string> = {};
     const ctx: CallContext = { requestedModel, client: call.client, requestId: call.requestId, log: call.log, setHeader: (k, v) => void (headers[k] = v) };
-    const pending = invoke(snapshot.backend(reg), request, ctx);
+    const pending = invoke(backend, request, ctx);
     if (!pending) throw new InvalidRequestError(`The model '${clipEcho(requestedModel)}' cannot serve ${endpoint}`, "model", "model_not_supported");
     const result = await pending;
-    const debugEcho = debug ? { registration: reg.model, backend: reg.backend, request: merged } : undefined;
+    // Exactly what the backend was given (`debug` itself is the handler's, never the backend's).
+    const debugEcho = debug ? { registration: reg.model, backend: reg.backend, request } : undefined;
     if (isAsyncIterable(result)) {
       return { kind: "stream", events: debugEcho ? withDebug(result, debugEcho) : result, headers, onEnd: leave };
     }

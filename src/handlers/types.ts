@@ -5,10 +5,11 @@ import type { ClientDisconnect } from "../backends/types.js";
 /** What a handler receives: no express objects, so handlers stay testable and transport-free. */
 export interface HandlerCall {
   operationId: string;
-  /** The validated body: what the client sent plus the spec's defaults (the validator injects them). */
+  /**
+   * The body exactly as the client sent it, parsed once and validated. The validator adds nothing
+   * (the validation subset has no `default`s), so this is what the defaults merge starts from.
+   */
   body: any;
-  /** Exactly what the client sent, before validation added defaults. */
-  clientBody: any;
   params: Record<string, string>;
   query: Record<string, unknown>;
   /** Aborts the call's work when the client disconnects. */

@@ -4,16 +4,19 @@ import type { Logger } from "pino";
 import { routes, type RouteSpec } from "../generated/routes.js";
 import { handlers as defaultHandlers } from "../handlers/index.js";
 import type { Handler } from "../handlers/types.js";
-import { clipEcho, NotFoundError, NotImplementedError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../errors.js";
+import { ApiError, clipEcho, NotFoundError, PayloadTooLargeError } from "../errors.js";
 import type { Services } from "../services.js";
 import { errorMiddleware } from "./error-middleware.js";
 import { sendError } from "./respond.js";
 import { runOperation, type RunOptions } from "./run-operation.js";
 import { createRequestValidator } from "./validation.js";
 import { mountSpecRoutes } from "./spec-routes.js";
-import { BodyBudget, declaresTooLarge, hasBody, readJsonBody, type BodyReading } from "./request-body.js";
+import { BodyBudget, declaresTooLarge, readJsonBody, type BodyReading } from "./request-body.js";
 import { DEFAULT_HTTP_LIMITS, resolveHttpLimits, type HttpLimits } from "./limits.js";
 import { createFastPath, fastPathRoutes, newRequestId } from "./fast-path.js";
+import { createRouteMatcher, type RouteMatcher } from "./route-matcher.js";
+import { dispatchRouted, setRouted, type Routed } from "./express-dispatch.js";
+import { bodyRequired, requireJsonContentType } from "./json-content.js";
 import { catalogue, stableJson } from "../config/catalogue.js";
 
 export interface AppOptions {
@@ -39,20 +42,37 @@ interface Shared {
   run: RunOptions;
 }
 
-/** The server's request listener: the JSON fast path first, express for everything else. */
+/**
+ * The server's request listener. Each request is matched once, by the one route matcher; the
+ * JSON fast path serves the operations it takes, express everything else.
+ */
 export function createRequestListener(options: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const handlers = ownHandlers(options.handlers ?? defaultHandlers);
   const limits = appLimits(options);
   const shared: Shared = { reading: { limits, budget: new BodyBudget(limits.bodyBytesInFlight) }, run: { writeStallMs: limits.writeStallMs } };
-  const fast = fastPathRoutes(routes, handlers);
+  const matchRoute = createRouteMatcher(routes);
   const validator = createRequestValidator(new Set(routes.filter((r) => handlers[r.operationId]).map((r) => r.operationId)));
-  const app = createApp(options, handlers, shared, validator, new Set(fast));
-  const fastPath = createFastPath({ app, routes: fast, handlers, validator, services: options.services, log: options.log, ...shared });
+  const app = createApp(options, handlers, shared, validator);
+  const fastPath = createFastPath({ app, routes: fastPathRoutes(routes, handlers), handlers, validator, services: options.services, log: options.log, ...shared });
   return (req, res) => {
     // An announced body over the limit is refused before anything reads it, on every route.
     if (declaresTooLarge(req.headers, limits.bodyLimitBytes)) return refuseTooLarge(res, limits.bodyLimitBytes);
-    if (!fastPath(req, res)) app(req, res);
+    const routed = matchRequest(matchRoute, req);
+    if (routed instanceof ApiError || routed === undefined || !fastPath(req, res, routed)) {
+      setRouted(req, routed);
+      app(req, res);
+    }
   };
+}
+
+/** The matcher's answer; a refusal (malformed percent-encoding) is answered by express's error path. */
+function matchRequest(matchRoute: RouteMatcher, req: IncomingMessage): Routed {
+  try {
+    return matchRoute(req.method, req.url);
+  } catch (err) {
+    if (err instanceof ApiError) return err;
+    throw err;
+  }
 }
 
 function refuseTooLarge(res: ServerResponse, limitBytes: number): void {
@@ -65,7 +85,7 @@ function ownHandlers(table: Readonly<Record<string, Handler>>): Readonly<Record<
   return Object.assign(Object.create(null) as Record<string, Handler>, table);
 }
 
-function createApp(options: AppOptions, handlers: Readonly<Record<string, Handler>>, shared: Shared, validator: RequestHandler[], servedElsewhere: ReadonlySet<RouteSpec>): express.Express {
+function createApp(options: AppOptions, handlers: Readonly<Record<string, Handler>>, shared: Shared, validator: RequestHandler[]): express.Express {
   const { services, log } = options;
   const app = express();
   app.disable("x-powered-by");
@@ -81,14 +101,13 @@ function createApp(options: AppOptions, handlers: Readonly<Record<string, Handle
   });
   mountSpecRoutes(app);
 
+  // One chain per implemented operation; the matched one runs (express-dispatch.ts), others are 501.
+  const chains = new Map<RouteSpec, RequestHandler[]>();
   for (const route of routes) {
-    if (servedElsewhere.has(route)) continue;
     const handler = handlers[route.operationId];
-    const chain = handler
-      ? [requireJsonContentType(route), parseJsonBody(route, shared.reading), keepClientBody, ...validator, invoke(route, handler, services, log, shared.run)]
-      : [notImplemented(route)];
-    app[route.method](`/v1${route.expressPath}`, matchFixedQuery(route), ...chain);
+    if (handler) chains.set(route, [checkContentType(route), parseJsonBody(route, shared.reading), ...validator, invoke(route, handler, services, log, shared.run)]);
   }
+  app.use(dispatchRouted(chains));
 
   app.use((req: Request, res: Response) => sendError(res, new NotFoundError(`Invalid URL (${req.method} ${clipEcho(req.path)})`, null, "unknown_url")));
   app.use(errorMiddleware(log));
@@ -102,31 +121,17 @@ function assignRequestId(_req: Request, res: Response, next: NextFunction): void
   next();
 }
 
-/** `/responses?beta=true` and `/responses` share an express path; the fixed query picks the operation. */
-function matchFixedQuery(route: RouteSpec) {
-  const entries = Object.entries(route.fixedQuery);
+/** The content-type rule the fast path applies too (json-content.ts). */
+function checkContentType(route: RouteSpec) {
   return (req: Request, _res: Response, next: NextFunction) => {
-    const query = req.query as Record<string, unknown>;
-    const matches = entries.every(([k, v]) => Object.hasOwn(query, k) && query[k] === v);
-    next(matches ? undefined : "route");
-  };
-}
-
-function notImplemented(route: RouteSpec) {
-  return (_req: Request, _res: Response, next: NextFunction) => next(new NotImplementedError(route.operationId));
-}
-
-function requireJsonContentType(route: RouteSpec) {
-  const wantsJson = route.requestContentTypes.includes("application/json");
-  return (req: Request, _res: Response, next: NextFunction) => {
-    if (!hasBody(req.headers) || !wantsJson || req.is("application/json")) return next();
-    next(new UnsupportedMediaTypeError(req.headers["content-type"], ["application/json"]));
+    requireJsonContentType(route, req.headers);
+    next();
   };
 }
 
 /** The same body reading as the fast path (limits, budget, depth, errors): express.json is not used. */
 function parseJsonBody(route: RouteSpec, reading: BodyReading) {
-  const required = route.requestBodySchema !== null;
+  const required = bodyRequired(route);
   return (req: Request, _res: Response, next: NextFunction) => {
     readJsonBody(req, reading, required).then((body) => {
       req.body = body?.parsed;
@@ -135,18 +140,11 @@ function parseJsonBody(route: RouteSpec, reading: BodyReading) {
   };
 }
 
-/** The validator injects the spec's defaults into req.body; the merge needs what the client sent. */
-function keepClientBody(req: Request, res: Response, next: NextFunction): void {
-  res.locals.clientBody = req.body === undefined ? undefined : structuredClone(req.body);
-  next();
-}
-
 function invoke(route: RouteSpec, handler: Handler, services: Services, log: Logger, run: RunOptions) {
   return (req: Request, res: Response) =>
     runOperation(handler, {
       operationId: route.operationId,
       body: req.body,
-      clientBody: res.locals.clientBody,
       params: req.params as Record<string, string>,
       query: req.query as Record<string, unknown>,
       requestId: String(res.locals.requestId),

@@ -10,19 +10,23 @@ import type { Express, RequestHandler } from "express";
 import type { Logger } from "pino";
 import type { Handler } from "../handlers/types.js";
 import type { RouteSpec } from "../generated/routes.js";
-import { UnsupportedMediaTypeError } from "../errors.js";
 import type { Services } from "../services.js";
 import { toApiError } from "./error-middleware.js";
 import { sendError } from "./respond.js";
 import { runOperation, type RunOptions } from "./run-operation.js";
-import { hasBody, readJsonBody, type BodyReading } from "./request-body.js";
+import { readJsonBody, type BodyReading } from "./request-body.js";
+import { bodyRequired, requireJsonContentType } from "./json-content.js";
+import type { RouteMatch } from "./route-matcher.js";
 
 export const newRequestId = () => `req_${randomUUID().replace(/-/g, "")}`;
 
-/** Implemented POST operations with a JSON body and a fixed path: the fast path takes these. */
+/**
+ * Implemented POST operations with a required JSON body, a fixed path and no fixed query: the fast
+ * path takes these (the route matcher decides which operation a request is for).
+ */
 export function fastPathRoutes(routes: readonly RouteSpec[], handlers: Readonly<Record<string, Handler>>): RouteSpec[] {
   return routes.filter(
-    (r) => handlers[r.operationId] && r.method === "post" && r.requestContentTypes.includes("application/json") && !r.expressPath.includes(":") && Object.keys(r.fixedQuery).length === 0,
+    (r) => handlers[r.operationId] && r.method === "post" && r.requestContentTypes.includes("application/json") && bodyRequired(r) && !r.expressPath.includes(":") && Object.keys(r.fixedQuery).length === 0,
   );
 }
 
@@ -36,8 +40,6 @@ interface FastPathOptions {
   reading: BodyReading;
   run: RunOptions;
 }
-
-const isJson = (type: string | undefined) => type !== undefined && /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type);
 
 /**
  * express-openapi-validator's middlewares, run on a request object with express's prototype. Its
@@ -83,29 +85,28 @@ async function serve(opts: FastPathOptions, route: RouteSpec, validator: RouteVa
   res.setHeader("x-request-id", requestId);
   let parsed: unknown;
   try {
-    if (hasBody(req.headers) && !isJson(req.headers["content-type"])) throw new UnsupportedMediaTypeError(req.headers["content-type"], ["application/json"]);
-    const { text, parsed: clientBody } = (await readJsonBody(req, opts.reading, true))!;
-    parsed = clientBody;
-    // Two parses: the validator writes the spec's defaults into its copy; the merge needs the client's.
-    const body = await validator.validate(req, path, JSON.parse(text));
+    requireJsonContentType(route, req.headers);
+    parsed = (await readJsonBody(req, opts.reading, true))!.parsed;
+    // One parse: the validator adds nothing to what it checks (the validation subset has no `default`s).
+    await validator.validate(req, path, parsed);
     const handler = opts.handlers[route.operationId];
-    await runOperation(handler, { operationId: route.operationId, body, clientBody: parsed, params: {}, query: {}, requestId }, res, opts.services, opts.log, opts.run);
+    await runOperation(handler, { operationId: route.operationId, body: parsed, params: {}, query: {}, requestId }, res, opts.services, opts.log, opts.run);
   } catch (err) {
     if (res.headersSent) return void res.end();
     sendError(res, toApiError(err, requestId, opts.log, parsed));
   }
 }
 
-/** Returns a listener that takes the fast-path requests and answers false for everything else. */
-export function createFastPath(opts: FastPathOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const table = new Map(opts.routes.map((r) => [`/v1${r.expressPath}`, { route: r, validator: new RouteValidator(opts.app, opts.validator) }]));
-  return (req, res) => {
-    if (req.method !== "POST" || !req.url) return false;
-    const q = req.url.indexOf("?");
-    const path = q < 0 ? req.url : req.url.slice(0, q);
-    const entry = table.get(path);
-    if (!entry) return false;
-    void serve(opts, entry.route, entry.validator, path, req, res);
+/**
+ * Returns a listener for requests the route matcher has matched: it serves those whose operation
+ * the fast path takes, and answers false for everything else.
+ */
+export function createFastPath(opts: FastPathOptions): (req: IncomingMessage, res: ServerResponse, match: RouteMatch) => boolean {
+  const validators = new Map(opts.routes.map((r) => [r, new RouteValidator(opts.app, opts.validator)]));
+  return (req, res, match) => {
+    const validator = validators.get(match.route);
+    if (validator === undefined) return false;
+    void serve(opts, match.route, validator, match.path, req, res);
     return true;
   };
 }

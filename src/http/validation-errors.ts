@@ -1,4 +1,4 @@
-import { ApiError, clipEcho, InvalidRequestError, UnsupportedMediaTypeError } from "../errors.js";
+import { ApiError, clipEcho, InvalidRequestError, UnknownParameterError, UnsupportedMediaTypeError } from "../errors.js";
 import { rangeError } from "./range-errors.js";
 
 /** One issue as express-openapi-validator reports it (an ajv error with a request path). */
@@ -88,8 +88,8 @@ export function translateValidatorError(err: ValidatorHttpError, body: unknown):
   }
   const extra = /additional properties|unknown property/i.test(raw) ? located.parts.at(-1) : undefined;
   if (extra !== undefined) {
-    const param = paramName(located.parts);
-    return new InvalidRequestError(`Unrecognized request argument supplied: '${param}'.`, param, "unknown_parameter");
+    // One wording for unknown fields, top-level (handlers/inference.ts) or nested (here).
+    return new UnknownParameterError(paramName(located.parts)!);
   }
   const param = paramName(located.parts);
   const sent = valueAt(body, located.parts);

@@ -35,17 +35,21 @@ export function validationSpec(operationIds: ReadonlySet<string>, exact = true):
 }
 
 /**
- * Keys the validator does not need: documentation, and `discriminator`, which only names the
- * branch a `oneOf` already decides. express-openapi-validator compiles a validator for every
- * discriminator variant at start-up (about half a second for the chat request alone) and uses
- * them only for a discriminated request body, which none of ours is.
+ * Keys the validator must not see: documentation; `discriminator`, which only names the branch a
+ * `oneOf` already decides (express-openapi-validator compiles a validator for every discriminator
+ * variant at start-up, about half a second for the chat request alone, and uses them only for a
+ * discriminated request body, which none of ours is); and `default`. The spec's defaults document
+ * what OpenAI does with an absent field; the validator (ajv `useDefaults`) would write them into
+ * the body, and every upstream would then receive `n: 1`, `temperature: 1`, `max_tokens: 16`...
+ * that the client never sent, overriding the upstream's own per-model defaults. Without them the
+ * validated body is exactly the client's, and each backend applies its own defaults.
  */
-const DOC_ONLY_KEYS = new Set(["description", "summary", "example", "examples", "title", "externalDocs", "deprecated", "discriminator"]);
+const DOC_ONLY_KEYS = new Set(["description", "summary", "example", "examples", "title", "externalDocs", "deprecated", "discriminator", "default"]);
 /** Keys whose value is a map of names chosen by the spec author, not schema keywords. */
 const NAME_MAPS = new Set(["properties", "patternProperties", "$defs", "definitions", "mapping", "schemas", "responses", "paths"]);
 
 /** Keys whose value is data, copied as it is. */
-const VALUE_KEYS = new Set(["default", "const", "enum"]);
+const VALUE_KEYS = new Set(["const", "enum"]);
 
 /**
  * The part of the spec the validator must see: the given operations and every component they
@@ -72,8 +76,28 @@ export function validationSubset(doc: SpecDocument, operationIds: ReadonlySet<st
     schemas[name] = schema;
     pending.push(...collectRefs(schema));
   }
+  openRequestBodies(paths, schemas);
   const subset = stripDocs({ openapi: doc.openapi, info: { title: doc.info.title, version: doc.info.version }, servers: [{ url: "/v1" }], paths, components: { schemas } }) as SpecDocument;
   return { ...subset, [OPERATIONS_KEY]: [...operationIds].sort() };
+}
+
+/**
+ * Top-level fields a request schema does not declare are refused, or passed on, once the model is
+ * resolved (handlers/inference.ts): whether a field is unknown to the backend depends on the
+ * backend (`extra_fields`). So the validator does not refuse them itself, even where OpenAI's
+ * schema says `additionalProperties: false` (the embeddings request). Nested objects keep theirs.
+ */
+function openRequestBodies(paths: Record<string, Record<string, any>>, schemas: Record<string, unknown>): void {
+  for (const item of Object.values(paths)) {
+    for (const op of Object.values(item)) {
+      const ref: unknown = op.requestBody?.content?.["application/json"]?.schema?.$ref;
+      const name = typeof ref === "string" ? ref.slice("#/components/schemas/".length) : undefined;
+      const schema = name === undefined ? undefined : (schemas[name] as Record<string, unknown> | undefined);
+      if (name === undefined || schema?.additionalProperties !== false) continue;
+      const { additionalProperties: _closed, ...open } = schema;
+      schemas[name] = open;
+    }
+  }
 }
 
 function collectRefs(node: unknown, out: string[] = []): string[] {

@@ -12,5 +12,7 @@ export interface RouteSpec {
   fixedQuery: Record<string, string>;
   /** The component schema name of the JSON request body, or null. */
   requestBodySchema: string | null;
+  /** The spec marks the request body required: an empty body is refused before validation. */
+  requestBodyRequired: boolean;
   requestContentTypes: string[];
 }

@@ -23,6 +23,7 @@ export function buildRouteTable(doc: Json): RouteSpec[] {
         expressPath: pathPart.replace(/\{([^}]+)\}/g, ":$1"),
         fixedQuery: Object.fromEntries(new URLSearchParams(query)),
         requestBodySchema: typeof ref === "string" ? ref.replace("#/components/schemas/", "") : null,
+        requestBodyRequired: op.requestBody?.required === true,
         requestContentTypes: Object.keys(content),
       });
     }
@@ -31,8 +32,9 @@ export function buildRouteTable(doc: Json): RouteSpec[] {
 }
 
 /**
- * Express matches in mount order: a fixed segment must come before a parameter in the same place
- * (`/responses/compact` before `/responses/:response_id`), and a fixed query before the bare path.
+ * A readable, stable order: fixed segments before parameters in the same place
+ * (`/responses/compact` before `/responses/:response_id`), a fixed query before the bare path.
+ * Matching does not depend on it (src/http/route-matcher.ts ranks routes itself).
  */
 function compareRoutes(a: RouteSpec, b: RouteSpec): number {
   const sa = a.expressPath.split("/");

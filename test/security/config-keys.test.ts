@@ -55,7 +55,7 @@ describe("the key walks are iterative", () => {
   });
 
   it("mergeRequest and deepFreeze take a 200,000-level value", () => {
-    const merged = mergeRequest({ specDefaulted: deep(200_000, { x: 1 }, false), client: deep(200_000, { y: 2 }, false) });
+    const merged = mergeRequest({ defaults: deep(200_000, { x: 1 }, false), client: deep(200_000, { y: 2 }, false) });
     expect(Object.isFrozen(merged)).toBe(true);
     expect(Object.isFrozen(deepFreeze(deep(200_000, { z: 3 })))).toBe(true);
   });

@@ -11,6 +11,13 @@ import { generationOptions, samplingOptions, type Sampling } from "./sampling.js
 import { runStream } from "./stream-runner.js";
 import { COMPLETION_UNSUPPORTED, rejectUnsupported } from "./unsupported.js";
 
+/**
+ * Tokens generated when a completions request gives no max_tokens: OpenAI's documented default for
+ * this endpoint (the spec's `default: 16`, which is documentation and never injected into requests).
+ * Without it a bare prompt would generate until the context is full.
+ */
+export const COMPLETION_DEFAULT_MAX_TOKENS = 16;
+
 interface Prompt {
   input: string | Token[];
   text: string;
@@ -42,22 +49,22 @@ function checkPromptSize(raw: string | number[], i: number, contextSize: number,
   }
 }
 
-function readPrompt(model: LlamaModel, raw: string | number[], i: number, requested: number | undefined, contextSize: number): Prompt {
+function readPrompt(model: LlamaModel, raw: string | number[], i: number, requested: number, contextSize: number): Prompt {
   const vocab = model.fileInfo.metadata.tokenizer.ggml.tokens.length;
   if (Array.isArray(raw) && raw.some((t) => !Number.isInteger(t) || t < 0 || t >= vocab)) {
     throw new InvalidRequestError(`prompt token ids must be in 0..${vocab - 1}`, `prompt[${i}]`, "invalid_value");
   }
   const tokens = Array.isArray(raw) ? raw.length : model.tokenize(raw).length + (model.tokens.shouldPrependBosToken ? 1 : 0);
-  if (tokens + (requested ?? 1) > contextSize) {
-    throw new ContextLengthExceededError(`This model's maximum context length is ${contextSize} tokens, however you requested ${tokens + (requested ?? 0)} tokens (${tokens} in your prompt; ${requested ?? 0} for the completion). Please reduce your prompt or completion length.`, "prompt");
+  if (tokens + requested > contextSize) {
+    throw new ContextLengthExceededError(`This model's maximum context length is ${contextSize} tokens, however you requested ${tokens + requested} tokens (${tokens} in your prompt; ${requested} for the completion). Please reduce your prompt or completion length.`, "prompt");
   }
   const text = Array.isArray(raw) ? model.detokenize(raw as Token[]) : raw;
-  return { input: Array.isArray(raw) ? (raw as Token[]) : raw, text, tokens, maxTokens: boundedMaxTokens(requested ?? Infinity, contextSize - tokens) };
+  return { input: Array.isArray(raw) ? (raw as Token[]) : raw, text, tokens, maxTokens: boundedMaxTokens(requested, contextSize - tokens) };
 }
 
 async function plan(req: CompletionRequest, runtime: LlamaRuntime): Promise<Plan> {
   rejectUnsupported(req as never, COMPLETION_UNSUPPORTED);
-  const requested = requestedTokens(req.max_tokens, "max_tokens");
+  const requested = requestedTokens(req.max_tokens, "max_tokens") ?? COMPLETION_DEFAULT_MAX_TOKENS;
   const raws = promptList(req.prompt);
   const n = req.n ?? 1;
   const choices = MAX_COMPLETION_CHOICES;

@@ -102,8 +102,10 @@ export async function samplingOptions(req: SamplingRequest, llama: Llama, model:
   const ext = req["x-localai-extensions"] ?? {};
   const vocabSize = model.fileInfo.metadata.tokenizer.ggml.tokens.length;
   return {
+    // An absent field means OpenAI's documented default (nothing injects them into the request);
+    // node-llama-cpp's own top_p default would be 0.95.
     temperature: req.temperature ?? 1,
-    topP: req.top_p ?? undefined,
+    topP: req.top_p ?? 1,
     topK: ext.top_k,
     minP: ext.min_p,
     seed: req.seed ?? undefined,

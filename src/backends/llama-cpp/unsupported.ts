@@ -1,7 +1,7 @@
 /**
  * Request fields llama-cpp cannot honour. Each is a 400 naming the field when it asks for
- * something (the spec's own defaults, like `logprobs: false`, ask for nothing). The README's
- * parameter table is this list.
+ * something (a client's `logprobs: false`, `best_of: 1` or `suffix: null` asks for nothing). The
+ * README's parameter table is this list.
  */
 import { UnsupportedFieldError } from "../../errors.js";
 

@@ -5,7 +5,7 @@
  */
 import type { BackendInstance, BackendModule, CreateContext } from "../types.js";
 import { acquireEndpointSet } from "./endpoint-set.js";
-import { resolveOptions, UPSTREAM_PROVIDER_PROPERTIES } from "./options.js";
+import { EXTRA_FIELDS_PROPERTY, resolveOptions, UPSTREAM_PROVIDER_PROPERTIES } from "./options.js";
 import { PROVIDER_PROFILES } from "./profiles.js";
 import { checkUpstreamSettings, upstreamSettingsSchema } from "./settings.js";
 import { UpstreamClient } from "./upstream-client.js";
@@ -18,6 +18,7 @@ function createUpstream(kind: string, ctx: CreateContext, chatOnly: boolean): Ba
   const { set, release } = acquireEndpointSet(provider, options);
   const client = new UpstreamClient({ kind, provider, options, upstreamModel: String(ctx.settings.upstream_model), endpoints: set, log: ctx.log });
   const instance: BackendInstance = {
+    passesExtraFields: options.extraFields === "pass",
     // The upstream's JSON is passed on as OpenAI's shape: typed loosely here, checked by tests.
     chat: (req, call) => client.generate("/chat/completions", req, call) as Promise<never>,
     release,
@@ -37,6 +38,7 @@ export const openAiCompatibleBackend: BackendModule = {
   providerProperties: {
     ...UPSTREAM_PROVIDER_PROPERTIES,
     profile: { enum: [...PROVIDER_PROFILES], description: "which x-localai-extensions the server carries (default openai)" },
+    extra_fields: EXTRA_FIELDS_PROPERTY,
   },
   checkSettings: checkUpstreamSettings("openai-compatible"),
   create: (ctx) => createUpstream("openai-compatible", ctx, false),

@@ -1,7 +1,8 @@
 /**
- * What each kind of upstream server can carry of `x-localai-extensions`. An extension the profile
- * has no field for is a 400 naming it: sending it anyway would be silently ignored by most servers,
- * and dropping it would silently change the sampling the client asked for.
+ * What each kind of upstream server can carry of `x-localai-extensions`, and whether it takes
+ * top-level fields the spec does not declare. An extension the profile has no field for is a 400
+ * naming it: sending it anyway would be silently ignored by most servers, and dropping it would
+ * silently change the sampling the client asked for. The same goes for an unknown top-level field.
  */
 import { UnsupportedFieldError } from "../../errors.js";
 
@@ -14,13 +15,22 @@ export interface Profile {
   passThrough?: boolean;
   /** Shown in the 400 when an extension cannot be carried. */
   why: string;
+  /**
+   * The default of the provider key `extra_fields`: `pass` sends top-level fields the spec does not
+   * declare upstream unchanged (servers that take extra sampling fields, as `extra_body` clients
+   * send them); `reject` answers them with a 400 `unknown_parameter`.
+   */
+  extraFields: ExtraFields;
 }
+
+export const EXTRA_FIELDS = ["pass", "reject"] as const;
+export type ExtraFields = (typeof EXTRA_FIELDS)[number];
 
 const sameName = (fields: string[]) => Object.fromEntries(fields.map((f) => [f, f]));
 
 export const PROFILES = {
   /** OpenAI itself, or any server of unknown dialect: standard fields only. */
-  openai: { extensions: {}, why: "plain OpenAI-compatible upstreams take no sampling extensions" },
+  openai: { extensions: {}, why: "plain OpenAI-compatible upstreams take no sampling extensions", extraFields: "reject" },
   /** vLLM's OpenAI server (extra sampling params; structured outputs API of vLLM >= 0.11). */
   vllm: {
     extensions: {
@@ -31,18 +41,21 @@ export const PROFILES = {
       grammar: "structured_outputs.grammar",
     },
     why: "vLLM has no equivalent parameter",
+    // vLLM's extra sampling parameters (top_k, min_p, repetition_penalty, guided_json...) at top level.
+    extraFields: "pass",
   },
   /** llama.cpp's llama-server: its native sampling parameters are accepted on /v1 under the same names. */
   "llamacpp-server": {
     extensions: sameName(["top_k", "min_p", "typical_p", "repeat_penalty", "repeat_last_n", "grammar", "ignore_eos", "n_keep", "mirostat", "mirostat_tau", "mirostat_eta"]),
     why: "llama-server has no such parameter",
+    extraFields: "pass",
   },
   /** Ollama's /v1 endpoints accept only OpenAI's fields (its `options` live on the native /api). */
-  ollama: { extensions: {}, why: "Ollama's OpenAI-compatible API ignores sampling extensions" },
-  /** Another Understudy: extensions pass through unchanged. */
-  understudy: { extensions: {}, passThrough: true, why: "" },
+  ollama: { extensions: {}, why: "Ollama's OpenAI-compatible API ignores sampling extensions", extraFields: "reject" },
+  /** Another Understudy: extensions and extra fields pass through unchanged (it decides about them). */
+  understudy: { extensions: {}, passThrough: true, why: "", extraFields: "pass" },
   /** Hugging Face TGI's Messages API: OpenAI's fields only (top_k & co. exist only on /generate). */
-  tgi: { extensions: {}, why: "TGI's Messages API takes no sampling extensions" },
+  tgi: { extensions: {}, why: "TGI's Messages API takes no sampling extensions", extraFields: "reject" },
 } as const satisfies Record<string, Profile>;
 
 export type ProfileName = keyof typeof PROFILES;

@@ -34,6 +34,9 @@ export function checkUpstreamSettings(kind: string, defaultUpstreamModel?: strin
     if (kind === "huggingface-tgi" && provider.profile !== undefined) {
       ctx.problem("provider", `provider '${name}' sets profile '${String(provider.profile)}', but huggingface-tgi providers always use the TGI profile`);
     }
+    if (kind === "huggingface-tgi" && provider.extra_fields !== undefined) {
+      ctx.problem("provider", `provider '${name}' sets extra_fields, but huggingface-tgi providers always reject unknown fields (TGI's Messages API would ignore them)`);
+    }
     if (ctx.settings.upstream_model === undefined && defaultUpstreamModel) ctx.settings.upstream_model = defaultUpstreamModel;
   };
 }
