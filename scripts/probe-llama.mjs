@@ -3,9 +3,9 @@
  * Probe: proves node-llama-cpp works with the generated demo model and documents the API we use.
  * Findings are written up in docs/notes/node-llama-cpp-api.md.
  *
- *   node scripts/probe-llama.mjs            (compiles the two model-writer files to /tmp/probe-build first)
+ *   npm run build && node scripts/probe-llama.mjs
  *
- * Env: PROBE_BUILD_DIR (default /tmp/probe-build), PROBE_MODEL (default <tmpdir>/understudy-probe/demo.gguf).
+ * Env: PROBE_MODEL (default <tmpdir>/understudy-probe/demo.gguf).
  * Never builds or downloads llama.cpp (getLlama build: "never"). Bounded: every generation is small.
  */
 import { execFileSync } from "node:child_process";
@@ -15,7 +15,6 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const buildDir = process.env.PROBE_BUILD_DIR ?? "/tmp/probe-build";
 const modelPath = process.env.PROBE_MODEL ?? path.join(os.tmpdir(), "understudy-probe", "demo.gguf");
 const tStart = performance.now();
 
@@ -42,16 +41,8 @@ async function section(title, fn) {
 const withTimeout = (p, ms, what) => Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new Error(`timeout: ${what}`)), ms).unref())]);
 
 // ---------------------------------------------------------------- build + write the model
-await section("0. build the writer and write the demo model", async () => {
-  const srcs = ["src/backends/llama-cpp/gguf-writer.ts", "src/backends/llama-cpp/demo-model.ts"].map((p) => path.join(root, p));
-  const out = path.join(buildDir, "demo-model.js");
-  const stale = !fs.existsSync(out) || srcs.some((s) => fs.statSync(s).mtimeMs > fs.statSync(out).mtimeMs);
-  if (stale) {
-    execFileSync(path.join(root, "node_modules/.bin/tsc"), [
-      "--outDir", buildDir, "--module", "NodeNext", "--moduleResolution", "NodeNext", "--target", "ES2022",
-      "--strict", "--skipLibCheck", "--types", "node", ...srcs,
-    ], { stdio: "inherit", cwd: root });
-  }
+await section("0. write the demo model (from dist/: run `npm run build` first)", async () => {
+  const out = path.join(root, "dist/demo-model/demo-model.js");
   const demo = await import(pathToFileURL(out).href);
   const t0 = performance.now();
   await demo.writeDemoModel(modelPath);
@@ -61,18 +52,17 @@ await section("0. build the writer and write the demo model", async () => {
   show("bytes", a.length);
   show("write ms", Math.round(performance.now() - t0));
   check("deterministic (two builds byte-identical)", a.equals(b));
-  // demoModelPath() walks up from the module file to the nearest package.json; emulate <project>/dist/backends/llama-cpp/
+  // demoModelPath() walks up from the module file to the nearest package.json; emulate <project>/dist/demo-model/
   const fake = fs.mkdtempSync(path.join(os.tmpdir(), "understudy-fake-project-"));
   try {
     fs.writeFileSync(path.join(fake, "package.json"), JSON.stringify({ type: "module" }));
-    const modDir = path.join(fake, "dist", "backends", "llama-cpp");
+    const modDir = path.join(fake, "dist", "demo-model");
     fs.mkdirSync(modDir, { recursive: true });
-    for (const f of ["demo-model.js", "gguf-writer.js"]) fs.copyFileSync(path.join(buildDir, f), path.join(modDir, f));
+    for (const f of ["demo-model.js", "gguf-writer.js"]) fs.copyFileSync(path.join(root, "dist/demo-model", f), path.join(modDir, f));
+    fs.copyFileSync(path.join(root, "dist/paths.js"), path.join(fake, "dist", "paths.js"));
     const fakeDemo = await import(pathToFileURL(path.join(modDir, "demo-model.js")).href);
-    check("demoModelPath() = <nearest dir with package.json>/models/demo.gguf", fakeDemo.demoModelPath() === path.join(fake, "models", "demo.gguf"), fakeDemo.demoModelPath());
+    check("demoModelPath() = <nearest dir with package.json>/config/models/demo.gguf", fakeDemo.demoModelPath() === path.join(fake, "config", "models", "demo.gguf"), fakeDemo.demoModelPath());
   } finally { fs.rmSync(fake, { recursive: true, force: true }); }
-  try { demo.demoModelPath(); show("demoModelPath() from " + buildDir, "resolved"); }
-  catch (err) { show("demoModelPath() with no package.json above the module throws", err.message); }
 });
 
 // ---------------------------------------------------------------- 1. load

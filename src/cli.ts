@@ -10,7 +10,7 @@ import { ConfigError, formatProblem } from "./config/problems.js";
 import { loadConfig } from "./config/loader.js";
 import { catalogue, stableJson } from "./config/catalogue.js";
 import { projectRoot } from "./paths.js";
-import { demoModelPath, writeDemoModel } from "./backends/llama-cpp/demo-model.js";
+import { demoModelPath, writeDemoModel } from "./demo-model/demo-model.js";
 
 const defaultConfigDir = () => process.env.UNDERSTUDY_CONFIG ?? path.join(projectRoot(), "config");
 

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { writeDemoModel } from "../../src/backends/llama-cpp/demo-model.js";
+import { writeDemoModel } from "../../src/demo-model/demo-model.js";
 import { tempDir, writeConfigDir } from "./server.js";
 
 let demoFile: string | undefined;

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEMO_CHAT_TEMPLATE } from "../../src/backends/llama-cpp/demo-model.js";
+import { DEMO_CHAT_TEMPLATE } from "../../src/demo-model/demo-model.js";
 import { demoConfigDir, demoRegistration } from "../helpers/demo.js";
 import { assertNoLeaks, chatBody, demoCategoryConfig, demoChatWorks, post, request, sleep, spawnServer, type Target } from "./harness.js";
 
