@@ -5,6 +5,8 @@
 import type { Logger } from "pino";
 import type { components } from "../generated/openai.js";
 import type { SerializedJson } from "./serialized-json.js";
+import type { ClientDisconnect } from "../core/client-disconnect.js";
+import type { EndpointId } from "../core/operations.js";
 
 export type ChatRequest = components["schemas"]["CreateChatCompletionRequest"];
 export type ChatResponse = components["schemas"]["CreateChatCompletionResponse"];
@@ -14,8 +16,6 @@ export type CompletionResponse = components["schemas"]["CreateCompletionResponse
 export type EmbeddingRequest = components["schemas"]["CreateEmbeddingRequest"];
 export type EmbeddingResponse = components["schemas"]["CreateEmbeddingResponse"];
 
-export type EndpointId = "createChatCompletion" | "createCompletion" | "createEmbedding";
-export const ENDPOINTS: readonly EndpointId[] = ["createChatCompletion", "createCompletion", "createEmbedding"];
 
 /** A JSON Schema (draft 2020-12) object. */
 export type JsonSchema = Record<string, unknown>;
@@ -28,17 +28,6 @@ export interface Provider {
   endpoints: readonly { url: string; api_key_env?: string; weight: number }[];
   debug_connections: boolean;
   [setting: string]: unknown;
-}
-
-/**
- * The client's disconnect. `signal` is made on first use; `onAbort` is the cheap way to listen:
- * `listener` runs once (at once if the client has already gone), and the returned function
- * unsubscribes.
- */
-export interface ClientDisconnect {
-  readonly aborted: boolean;
-  readonly signal: AbortSignal;
-  onAbort(listener: () => void): () => void;
 }
 
 /** What a backend is given for each call. */

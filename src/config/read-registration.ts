@@ -1,10 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
-import type { BackendModule, EndpointId, Provider } from "../backends/types.js";
-import { ENDPOINTS } from "../backends/types.js";
+import type { BackendModule, Provider } from "../backends/types.js";
+import { ENDPOINTS, endpoint, type EndpointId } from "../core/operations.js";
 import { deepFreeze } from "./merge.js";
 import type { ProblemSink } from "./problems.js";
-import { ENDPOINT_CAPABILITY, type Registration } from "./registration.js";
+import type { Registration } from "./registration.js";
 import { partialBodyValidator } from "./request-schema.js";
 import { ajv } from "./config-ajv.js";
 
@@ -114,7 +114,7 @@ export function readRegistration(entry: Record<string, any>, ctx: ReadContext): 
     display_name: r.display_name ?? r.model,
     context_window: r.context_window,
     max_output_tokens: r.max_output_tokens,
-    capabilities: r.capabilities ?? endpoints.map((e) => ENDPOINT_CAPABILITY[e]),
+    capabilities: r.capabilities ?? endpoints.map((e) => endpoint(e).capability),
     status: r.status ?? "stable",
     allow_debug: r.allow_debug === true,
     backend: String(kind),

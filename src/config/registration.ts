@@ -1,5 +1,6 @@
 /** The loaded, validated, immutable form of one registration. */
-import type { EndpointId, Provider } from "../backends/types.js";
+import type { Provider } from "../backends/types.js";
+import type { EndpointId } from "../core/operations.js";
 
 export interface Registration {
   model: string;
@@ -32,9 +33,3 @@ export interface DefaultModels {
   fast_chat?: string;
   code_completion?: string;
 }
-
-export const ENDPOINT_CAPABILITY: Record<EndpointId, string> = {
-  createChatCompletion: "chat",
-  createCompletion: "completion",
-  createEmbedding: "embeddings",
-};

@@ -6,7 +6,7 @@
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import { routes } from "../generated/routes.js";
-import type { EndpointId } from "../backends/types.js";
+import { ENDPOINTS, type EndpointId } from "../core/operations.js";
 import { validationSpec } from "../spec/extended-spec.js";
 
 export interface PartialBodyValidator {
@@ -21,7 +21,7 @@ type Schema = Record<string, any>;
 const SPEC_ID = "understudy-spec.json";
 const cache = new Map<EndpointId, PartialBodyValidator>();
 let ajv: Ajv2020 | undefined;
-const ENDPOINT_IDS: ReadonlySet<string> = new Set(["createChatCompletion", "createCompletion", "createEmbedding"]);
+const ENDPOINT_IDS: ReadonlySet<string> = new Set(ENDPOINTS);
 /** Components of the request schemas, from the (generated) validation subset. */
 const spec = () => validationSpec(ENDPOINT_IDS, false);
 

@@ -2,7 +2,7 @@
  * Model resolution, in order: exact registered name; alias; model ref `provider::api_version::model`;
  * legacy `provider/model`; a bare upstream model id that exactly one registration uses.
  */
-import type { EndpointId } from "../backends/types.js";
+import { endpoint, type EndpointId } from "../core/operations.js";
 import { clipEcho, InvalidRequestError, ModelNotFoundError } from "../errors.js";
 import type { Registration } from "./registration.js";
 
@@ -35,13 +35,7 @@ export function findModel(index: ModelIndex, name: string): Registration | undef
   return upstream.length === 1 ? upstream[0] : undefined;
 }
 
-const ENDPOINT_PATHS: Record<EndpointId, string> = {
-  createChatCompletion: "/v1/chat/completions",
-  createCompletion: "/v1/completions",
-  createEmbedding: "/v1/embeddings",
-};
-
-export function resolveModel(index: ModelIndex, name: string, endpoint?: EndpointId): Registration {
+export function resolveModel(index: ModelIndex, name: string, wanted?: EndpointId): Registration {
   const reg = findModel(index, name);
   if (!reg) {
     const names = index.registrations.map((r) => r.model).sort();
@@ -51,10 +45,10 @@ export function resolveModel(index: ModelIndex, name: string, endpoint?: Endpoin
       `The model '${clipEcho(name)}' does not exist. ${names.length > 0 ? `Available models: ${listed}${more}.` : "No models are registered."}`,
     );
   }
-  if (endpoint && !reg.endpoints.includes(endpoint)) {
-    const serves = reg.endpoints.map((e) => `${e} (${ENDPOINT_PATHS[e]})`).join(", ");
+  if (wanted && !reg.endpoints.includes(wanted)) {
+    const serves = reg.endpoints.map((e) => `${e} (${endpoint(e).path})`).join(", ");
     throw new InvalidRequestError(
-      `The model '${clipEcho(name)}' is not registered for ${endpoint} (${ENDPOINT_PATHS[endpoint]}); it serves: ${serves}.`,
+      `The model '${clipEcho(name)}' is not registered for ${wanted} (${endpoint(wanted).path}); it serves: ${serves}.`,
       "model",
       "model_not_supported",
     );

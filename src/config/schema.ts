@@ -1,6 +1,6 @@
 /** JSON Schemas for the files in the config directory, checked with ajv at load time. */
 import type { JsonSchema } from "../backends/types.js";
-import { ENDPOINTS } from "../backends/types.js";
+import { ENDPOINTS } from "../core/operations.js";
 
 export const CAPABILITIES = ["chat", "completion", "code_completion", "embeddings", "tools", "json_schema", "vision"] as const;
 export const STATUSES = ["stable", "beta", "deprecated"] as const;

@@ -3,7 +3,8 @@
  * refuse fields the backend would drop, merge the registration with what the client sent, call
  * the backend, shape the result.
  */
-import type { BackendInstance, CallContext, EndpointId } from "../backends/types.js";
+import type { BackendInstance, CallContext } from "../backends/types.js";
+import type { EndpointId } from "../core/operations.js";
 import { mergeRequest, rejectForbiddenKeys, deepFreeze } from "../config/merge.js";
 import type { Registration } from "../config/registration.js";
 import { partialBodyValidator } from "../config/request-schema.js";

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Services } from "../services.js";
-import type { ClientDisconnect } from "../backends/types.js";
+import type { ClientDisconnect } from "../core/client-disconnect.js";
 
 /** What a handler receives: no express objects, so handlers stay testable and transport-free. */
 export interface HandlerCall {

@@ -4,7 +4,7 @@
  * removed costs more than all the rest of an upstream call's bookkeeping, and most calls finish
  * without anyone needing either.
  */
-import type { ClientDisconnect } from "../backends/types.js";
+import type { ClientDisconnect } from "../core/client-disconnect.js";
 
 const noop = () => undefined;
 

@@ -1,0 +1,45 @@
+/**
+ * The operations this server implements, in one table: the generator reads it (which operations
+ * get a validation subset), the config reads it (which endpoints a registration may list, the
+ * capability each implies), model resolution quotes its paths, and the handler table must match it
+ * (a test checks). Every other operation of the spec answers 501.
+ *
+ * "Endpoint" here, as everywhere in Understudy, means an operation a registration serves; an
+ * upstream has URLs.
+ */
+
+/** The BackendInstance method that serves an endpoint. */
+export type BackendMethod = "chat" | "completion" | "embeddings";
+
+export interface OperationInfo {
+  readonly id: string;
+  readonly method: "get" | "post";
+  /** The path clients call. */
+  readonly path: string;
+  /** For an endpoint (served by a registration's backend): the capability it implies and the backend method. */
+  readonly capability?: string;
+  readonly backendMethod?: BackendMethod;
+}
+
+export const OPERATIONS = [
+  { id: "createChatCompletion", method: "post", path: "/v1/chat/completions", capability: "chat", backendMethod: "chat" },
+  { id: "createCompletion", method: "post", path: "/v1/completions", capability: "completion", backendMethod: "completion" },
+  { id: "createEmbedding", method: "post", path: "/v1/embeddings", capability: "embeddings", backendMethod: "embeddings" },
+  { id: "listModels", method: "get", path: "/v1/models" },
+  { id: "retrieveModel", method: "get", path: "/v1/models/{model}" },
+] as const satisfies readonly OperationInfo[];
+
+type Operation = (typeof OPERATIONS)[number];
+export type OperationId = Operation["id"];
+/** An operation a registration's backend serves (registrations list these as `endpoints`). */
+export type EndpointId = Extract<Operation, { backendMethod: BackendMethod }>["id"];
+export type Endpoint = Extract<Operation, { id: EndpointId }>;
+
+export const IMPLEMENTED_OPERATIONS: ReadonlySet<string> = new Set(OPERATIONS.map((o) => o.id));
+export const ENDPOINTS: readonly EndpointId[] = OPERATIONS.filter((o): o is Endpoint => "backendMethod" in o).map((o) => o.id);
+
+const byId = new Map<string, Endpoint>(OPERATIONS.filter((o): o is Endpoint => "backendMethod" in o).map((o) => [o.id, o]));
+
+export function endpoint(id: EndpointId): Endpoint {
+  return byId.get(id)!;
+}
