@@ -95,6 +95,14 @@ describe("completions and embeddings", () => {
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect(err.param).toBe("dimensions");
   });
+
+  it("refuses an empty string as input, alone or in a list, as OpenAI does", async () => {
+    for (const input of ["", ["a", ""]]) {
+      const res = await postJson(`${server.url}/v1/embeddings`, { model: "demo", input });
+      expect(res.status).toBe(400);
+      expect(res.json.error.param).toMatch(/^input/);
+    }
+  });
 });
 
 describe("limits", () => {

@@ -42,7 +42,7 @@ export function dispatchRouted(chains: ReadonlyMap<RouteSpec, readonly RequestHa
 }
 
 /** Middlewares in order, as express runs a route's: a throw or a rejected promise goes to `done`. */
-function runChain(chain: readonly RequestHandler[], req: Request, res: Response, done: NextFunction): void {
+export function runChain(chain: readonly RequestHandler[], req: Request, res: Response, done: NextFunction): void {
   let i = 0;
   const next = (err?: unknown): void => {
     if (err !== undefined && err !== null) return done(err);

@@ -17,8 +17,13 @@ import { runOperation, type RunOptions } from "./run-operation.js";
 import { readJsonBody, type BodyReading } from "./request-body.js";
 import { bodyRequired, requireJsonContentType } from "./json-content.js";
 import type { RouteMatch } from "./route-matcher.js";
+import type { RequestValidator } from "./validation.js";
 
-export const newRequestId = () => `req_${randomUUID().replace(/-/g, "")}`;
+/** `req_` and a UUID's 32 hex digits: slices, not a global regex replace (per request). */
+export const newRequestId = () => {
+  const u = randomUUID();
+  return `req_${u.slice(0, 8)}${u.slice(9, 13)}${u.slice(14, 18)}${u.slice(19, 23)}${u.slice(24)}`;
+};
 
 /**
  * Implemented POST operations with a required JSON body, a fixed path and no fixed query: the fast
@@ -34,7 +39,7 @@ interface FastPathOptions {
   app: Express;
   routes: RouteSpec[];
   handlers: Readonly<Record<string, Handler>>;
-  validator: RequestHandler[];
+  validator: RequestValidator;
   services: Services;
   log: Logger;
   reading: BodyReading;
@@ -42,41 +47,52 @@ interface FastPathOptions {
 }
 
 /**
- * express-openapi-validator's middlewares, run on a request object with express's prototype. Its
- * route lookup compiles a path regexp for every route on every request; the fast path already knows
- * the route, so after the first full run it keeps the lookup's result (`req.openapi`) per path and
- * runs only the request-validation middleware.
+ * express-openapi-validator's middlewares, run on a request object with express's prototype: the
+ * fast path has no express request, and eov is the one validator (issue 10). Its route lookup
+ * compiles a path regexp for every route on every request; the fast path already knows the route,
+ * so after the first full run it keeps the lookup's result (`req.openapi`) per path and runs only
+ * the request-validation middleware. The middlewares are the shared lazily-created ones.
  */
 class RouteValidator {
   private meta?: unknown;
-  private readonly requestOnly?: RequestHandler;
+  private requestOnly?: RequestHandler;
 
   constructor(
     private readonly app: Express,
-    private readonly chain: RequestHandler[],
-  ) {
-    this.requestOnly = chain.find((m) => m.name === "requestMiddleware");
-  }
+    private readonly validator: RequestValidator,
+  ) {}
 
   validate(req: IncomingMessage, path: string, body: unknown): Promise<unknown> {
+    const ready = this.validator.ready;
+    if (ready !== undefined) return this.run(ready, req, path, body);
+    return this.validator.chain().then((chain) => this.run(chain, req, path, body));
+  }
+
+  private run(full: readonly RequestHandler[], req: IncomingMessage, path: string, body: unknown): Promise<unknown> {
     const fake = Object.create(this.app.request);
     Object.assign(fake, { app: this.app, method: "POST", url: path, originalUrl: path, headers: req.headers, body, params: {}, cookies: {} });
     Object.defineProperty(fake, "query", { value: {}, writable: true });
-    const cached = this.meta !== undefined && this.requestOnly !== undefined;
-    if (cached) fake.openapi = this.meta;
-    const chain = cached ? [this.requestOnly!] : this.chain;
+    const requestOnly = this.requestOnly;
+    if (requestOnly !== undefined) fake.openapi = this.meta;
+    const chain = requestOnly !== undefined ? [requestOnly] : full;
     return new Promise((resolve, reject) => {
       let i = 0;
       const next = (err?: unknown) => {
         if (err) return reject(err);
         if (i === chain.length) {
-          if (!cached && fake.openapi) this.meta = fake.openapi;
+          if (requestOnly === undefined && fake.openapi) this.keepLookup(fake.openapi, full);
           return resolve(fake.body);
         }
         chain[i++](fake, {} as never, next);
       };
       next();
     });
+  }
+
+  /** After a full run: its route lookup, and eov's request-validation middleware to run alone with it. */
+  private keepLookup(meta: unknown, full: readonly RequestHandler[]): void {
+    this.meta = meta;
+    this.requestOnly = full.find((m) => m.name === "requestMiddleware");
   }
 }
 

@@ -1,18 +1,119 @@
+/**
+ * The one request validator (express-openapi-validator over the validation subset), created on the
+ * first request that needs it. Importing it and building its middleware (its OpenAPI meta-schema
+ * compile, the schema preprocessing) took about half of a start; most requests a fresh server
+ * answers first (`GET /v1/models`, `/health`) need none of it. Both layers (express-dispatch via
+ * `forOperation`, the fast path's RouteValidator via `chain`) go through the same instance.
+ */
 import type { RequestHandler } from "express";
-import * as OpenApiValidator from "express-openapi-validator";
-import { validationSpec } from "../spec/extended-spec.js";
+import { validationSpec, type SpecDocument } from "../spec/extended-spec.js";
+import { runChain } from "./express-dispatch.js";
 
-/** express-openapi-validator over just the implemented operations (see validationSubset). */
-export function createRequestValidator(operationIds: ReadonlySet<string>): RequestHandler[] {
+export interface RequestValidator {
+  /** eov's middlewares once created (undefined before): lets a caller skip an await per request. */
+  readonly ready: readonly RequestHandler[] | undefined;
+  /** eov's middlewares; the first call imports and creates them, concurrent callers share the promise. */
+  chain(): Promise<readonly RequestHandler[]>;
+  /** Starts creating the middlewares without a request (errors surface on the first request instead). */
+  warm(): void;
+  /** The express middleware that validates this operation: none when it has nothing to validate. */
+  forOperation(operationId: string): RequestHandler[];
+}
+
+/** express-openapi-validator over just these operations (see validationSubset), created lazily. */
+export function createRequestValidator(operationIds: ReadonlySet<string>): RequestValidator {
+  const spec = validationSpec(operationIds);
+  const unconstrained = operationsWithNothingToValidate(spec);
+  let pending: Promise<readonly RequestHandler[]> | undefined;
+  let ready: readonly RequestHandler[] | undefined;
+  const chain = () =>
+    (pending ??= createMiddlewares(spec).then((created) => {
+      ready = created;
+      return created;
+    }));
+  return {
+    get ready() {
+      return ready;
+    },
+    chain,
+    warm: () => void chain().catch(() => {}),
+    forOperation: (operationId) => (unconstrained.has(operationId) ? [] : [validating(chain, () => ready)]),
+  };
+}
+
+async function createMiddlewares(spec: SpecDocument): Promise<readonly RequestHandler[]> {
+  const OpenApiValidator = await import("express-openapi-validator");
   return OpenApiValidator.middleware({
-    apiSpec: validationSpec(operationIds) as never,
+    apiSpec: spec as never,
     validateApiSpec: false,
     validateRequests: { allowUnknownQueryParameters: true, allErrors: false },
     validateResponses: false,
     validateSecurity: false,
     ignoreUndocumented: true,
     fileUploader: false,
-    $refParser: { mode: "bundle" },
+    // Inlined refs: its schema preprocessor then finds no $ref to resolve (and compile) at start
+    // (about 120 ms). The subset has no `default`s for inlined schemas to inject (validationSubset).
+    $refParser: { mode: hasReferenceCycle(spec) ? "bundle" : "dereference" },
   }) as RequestHandler[];
 }
 
+/**
+ * Whether a schema component reaches itself through $refs. Inlining a cycle makes a circular
+ * object ajv cannot compile; OpenAI's spec has none today, an overlay could add one.
+ */
+export function hasReferenceCycle(spec: SpecDocument): boolean {
+  const schemas: Record<string, unknown> = spec.components?.schemas ?? {};
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (name: string): boolean => {
+    if (state.get(name) === "done") return false;
+    if (state.get(name) === "visiting") return true;
+    state.set(name, "visiting");
+    const cyclic = schemaRefs(schemas[name]).some(visit);
+    state.set(name, "done");
+    return cyclic;
+  };
+  return Object.keys(schemas).some(visit);
+}
+
+function schemaRefs(node: unknown, out: string[] = []): string[] {
+  if (Array.isArray(node)) for (const item of node) schemaRefs(item, out);
+  else if (node && typeof node === "object") {
+    for (const [key, value] of Object.entries(node)) {
+      if (key === "$ref" && typeof value === "string" && value.startsWith("#/components/schemas/")) out.push(value.slice("#/components/schemas/".length));
+      else schemaRefs(value, out);
+    }
+  }
+  return out;
+}
+
+/** One express middleware that runs eov's chain, creating it first if this is the first request. */
+function validating(chain: () => Promise<readonly RequestHandler[]>, ready: () => readonly RequestHandler[] | undefined): RequestHandler {
+  return (req, res, next) => {
+    const created = ready();
+    if (created !== undefined) return runChain(created, req, res, next);
+    chain().then((c) => runChain(c, req, res, next), next);
+  };
+}
+
+/**
+ * Operations the validator would pass whatever the request: no request body, and parameters that
+ * are path segments or optional, typed plain strings (`retrieveModel`'s `model`). Skipping the
+ * validator for them keeps it off the start-up path (`GET /v1/models` is what clients ask first).
+ */
+export function operationsWithNothingToValidate(spec: SpecDocument): Set<string> {
+  const out = new Set<string>();
+  for (const item of Object.values<Record<string, any>>(spec.paths ?? {})) {
+    for (const op of Object.values<any>(item)) {
+      if (typeof op?.operationId !== "string" || op.requestBody !== undefined) continue;
+      if ((op.parameters ?? []).every(isUnconstrained)) out.add(op.operationId);
+    }
+  }
+  return out;
+}
+
+function isUnconstrained(param: Record<string, any>): boolean {
+  if (param.$ref !== undefined || param.content !== undefined) return false;
+  if (param.in !== "path" && param.required === true) return false;
+  const schema = param.schema ?? {};
+  return Object.keys(schema).every((k) => k === "type") && (schema.type === undefined || schema.type === "string");
+}
