@@ -3,8 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import yaml from "js-yaml";
 import { projectRoot } from "../src/paths.js";
-import { applyOverlay, parseYaml, readOverlay } from "../src/spec/overlay.js";
-import { normalizeSpec } from "../src/spec/normalize.js";
+import { applyOverlay, parseYaml, readOverlay } from "../src/spec/build/overlay.js";
+import { normalizeSpec } from "../src/spec/build/normalize.js";
 import { routes } from "../src/generated/routes.js";
 
 const root = projectRoot();

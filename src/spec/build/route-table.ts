@@ -1,5 +1,5 @@
 /** Reads every operation of an OpenAPI document into the shape of src/generated/routes.ts. */
-import type { HttpMethod, RouteSpec } from "./route-spec.js";
+import type { HttpMethod, RouteSpec } from "../route-spec.js";
 
 export type { HttpMethod, RouteSpec };
 
