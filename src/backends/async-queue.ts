@@ -1,10 +1,58 @@
 /**
- * A push-to-pull bridge: a producer (callbacks of a running generation) pushes items; a consumer
- * iterates. `fail` ends the iteration with an error; the consumer stopping early calls `onCancel`.
+ * Streams of events that can be taken a batch at a time. A stream's consumer (the SSE writer) awaits
+ * once per batch (everything one network read or one burst of generation produced) instead of once
+ * per event: each await of an async iterator costs a promise and a turn of the microtask queue,
+ * repeated across every layer an event passes through.
  */
-export class AsyncQueue<T> implements AsyncIterable<T> {
+export const BATCHES: unique symbol = Symbol("understudy.batches");
+
+/** An event stream that also hands its events out in batches (never empty). Iterate it one way only. */
+export interface Batched<T> extends AsyncIterable<T> {
+  [BATCHES](): AsyncIterator<readonly T[]>;
+}
+
+const isBatched = <T>(events: AsyncIterable<T>): events is Batched<T> => BATCHES in events;
+
+/** The batches of `events`: its own when it has them, else one event per batch. */
+export function batchesOf<T>(events: AsyncIterable<T>): AsyncIterator<readonly T[]> {
+  if (isBatched(events)) return events[BATCHES]();
+  const it = events[Symbol.asyncIterator]();
+  return {
+    next: async () => {
+      const step = await it.next();
+      return step.done ? { value: undefined, done: true } : { value: [step.value], done: false };
+    },
+    return: async () => {
+      await it.return?.();
+      return { value: undefined, done: true };
+    },
+  };
+}
+
+/** A batched stream from a function that makes its batch iterator (called once, by whichever way it is read). */
+export function batched<T>(open: () => AsyncIterator<readonly T[]>): Batched<T> {
+  return {
+    [BATCHES]: open,
+    [Symbol.asyncIterator]: () => eachOf(open()),
+  };
+}
+
+async function* eachOf<T>(batches: AsyncIterator<readonly T[]>): AsyncGenerator<T> {
+  try {
+    for (let step = await batches.next(); !step.done; step = await batches.next()) yield* step.value;
+  } finally {
+    await batches.return?.();
+  }
+}
+
+/**
+ * A push-to-pull bridge: a producer (callbacks of a running generation) pushes items; a consumer
+ * iterates, one item or (BATCHES) everything pushed since its last read at a time. `fail` ends the
+ * iteration with an error; the consumer stopping early calls `onCancel`.
+ */
+export class AsyncQueue<T> implements Batched<T> {
   private items: T[] = [];
-  private waiting?: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void };
+  private waiting?: () => void;
   private ended = false;
   private error: unknown;
 
@@ -12,11 +60,13 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
 
   push(item: T): void {
     if (this.ended) return;
+    this.items.push(item);
     if (this.waiting) {
-      const w = this.waiting;
+      const wake = this.waiting;
       this.waiting = undefined;
-      w.resolve({ value: item, done: false });
-    } else this.items.push(item);
+      // Woken now, taken when the consumer runs: items pushed meanwhile join the same batch.
+      wake();
+    }
   }
 
   end(): void {
@@ -31,27 +81,61 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     if (this.ended) return;
     this.ended = true;
     this.error = error;
-    if (this.waiting && this.items.length === 0) {
-      const w = this.waiting;
+    if (this.waiting) {
+      const wake = this.waiting;
       this.waiting = undefined;
-      if (error) w.reject(error);
-      else w.resolve({ value: undefined, done: true });
+      wake();
     }
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<T> {
+  /** Everything pushed and not yet taken; undefined at the end (rejects with the failure). */
+  private async take(): Promise<T[] | undefined> {
+    if (this.items.length === 0 && !this.ended) await new Promise<void>((resolve) => (this.waiting = resolve));
+    if (this.items.length > 0) {
+      const items = this.items;
+      this.items = [];
+      return items;
+    }
+    if (this.error) throw this.error;
+    return undefined;
+  }
+
+  private cancel(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.items = [];
+    this.onCancel();
+  }
+
+  [BATCHES](): AsyncIterator<readonly T[]> {
     return {
-      next: () => {
-        if (this.items.length > 0) return Promise.resolve({ value: this.items.shift()!, done: false });
-        if (this.ended) return this.error ? Promise.reject(this.error) : Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
+      next: async () => {
+        const items = await this.take();
+        return items ? { value: items, done: false } : { value: undefined, done: true };
       },
-      return: () => {
-        if (!this.ended) {
-          this.ended = true;
-          this.onCancel();
+      return: async () => {
+        this.cancel();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    let held: readonly T[] = [];
+    let at = 0;
+    return {
+      next: async () => {
+        if (at === held.length) {
+          const items = await this.take();
+          if (!items) return { value: undefined, done: true };
+          held = items;
+          at = 0;
         }
-        return Promise.resolve({ value: undefined, done: true });
+        return { value: held[at++], done: false };
+      },
+      return: async () => {
+        this.cancel();
+        return { value: undefined, done: true };
       },
     };
   }

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { ClientAbortError } from "../errors.js";
 import { toApiError } from "./error-middleware.js";
 import { SerializedJson } from "../backends/serialized-json.js";
+import { batchesOf } from "../backends/async-queue.js";
 import { cutIfNotFlushed } from "./respond.js";
 
 const SSE_HEADERS = {
@@ -12,6 +13,12 @@ const SSE_HEADERS = {
 };
 
 const frame = (data: unknown) => `data: ${data instanceof SerializedJson ? data.json : JSON.stringify(data)}\n\n`;
+
+function frames(batch: readonly unknown[]): string {
+  let text = "";
+  for (let i = 0; i < batch.length; i++) text += frame(batch[i]);
+  return text;
+}
 
 /**
  * Frames written together: a burst (an upstream's network read, several tokens) becomes one socket
@@ -120,24 +127,25 @@ export interface SseContext {
 /**
  * The one SSE writer. Nothing is written until the first event exists, so an error raised before it
  * is still an ordinary HTTP error (thrown to the caller). After the first byte an error becomes an
- * in-band `data: {"error":...}` frame, and every stream ends with `data: [DONE]`. The next event is
- * pulled only once the client has taken the last write (see FrameWriter).
+ * in-band `data: {"error":...}` frame, and every stream ends with `data: [DONE]`. Events are taken a
+ * batch at a time (see async-queue.ts), and the next batch is pulled only once the client has taken
+ * the last write (see FrameWriter).
  */
 export async function writeSse(res: ServerResponse, events: AsyncIterable<unknown>, ctx: SseContext): Promise<void> {
-  const iterator = events[Symbol.asyncIterator]();
-  const first = await iterator.next();
+  const batches = batchesOf(events);
+  const first = await batches.next();
   res.writeHead(200, { ...SSE_HEADERS, ...ctx.headers });
   const stallMs = ctx.writeStallMs;
   const out = new FrameWriter(res, stallMs, () => ctx.log.warn({ requestId: ctx.requestId, stallMs }, "the client stopped reading the stream; cut it"));
   try {
-    for (let step = first; !step.done; step = await iterator.next()) {
+    for (let step = first; !step.done; step = await batches.next()) {
       if (ctx.client.aborted) throw new ClientAbortError();
-      out.push(frame(step.value));
+      out.push(frames(step.value));
       if (out.backpressure) await out.backpressure;
     }
   } catch (err) {
     if (ctx.client.aborted || err instanceof ClientAbortError) {
-      await iterator.return?.();
+      await batches.return?.();
       res.end();
       return;
     }

@@ -8,7 +8,8 @@
 import { jsonNestsDeeperThan } from "../../json-depth.js";
 import type { EventSourceMessage } from "eventsource-parser";
 import { ApiError, UpstreamError } from "../../errors.js";
-import { relayUnparsed, withModel, type SerializedJson } from "../serialized-json.js";
+import { batched, type Batched } from "../async-queue.js";
+import { UnparsedRelay, withModel, type SerializedJson } from "../serialized-json.js";
 import { MAX_UPSTREAM_JSON_DEPTH, tooDeep } from "./response-limits.js";
 import { errorInfoFromPayload, isErrorPayload, parseErrorBody, RetryableFailure, streamPayloadError } from "./upstream-errors.js";
 
@@ -17,8 +18,6 @@ type Chunk = SerializedJson;
 const DONE = Symbol("done");
 /** Events read after [DONE] to keep the connection reusable, before giving up on it. */
 const MAX_EVENTS_AFTER_DONE = 16;
-/** A non-null finish_reason somewhere in the chunk. */
-const FINISH_SET = /"finish_reason"\s*:\s*"/;
 
 export interface ChunkStreamHooks {
   providerId: string;
@@ -30,20 +29,31 @@ export interface ChunkStreamHooks {
   finish(outcome: string): void;
 }
 
+/**
+ * Works a network read at a time: the events of one read become one batch of chunks, so the layers
+ * between the upstream's socket and the client's await once per read, not once per event.
+ */
 export class ChunkStream {
   private sawFinish = false;
   private sawDone = false;
-  private first: Chunk | undefined;
+  /** Events that followed [DONE] in its own read (they count towards MAX_EVENTS_AFTER_DONE). */
+  private afterDone = 0;
+  private first: Chunk[] | undefined;
+  /** An event that failed after others of its read became chunks: thrown once those are relayed. */
+  private deferred?: { error: unknown };
+  private readonly relayer: UnparsedRelay;
 
   constructor(
-    private readonly events: AsyncIterator<EventSourceMessage>,
+    private readonly events: AsyncIterator<EventSourceMessage[]>,
     private readonly hooks: ChunkStreamHooks,
-  ) {}
+  ) {
+    this.relayer = new UnparsedRelay(hooks.requestedModel, MAX_UPSTREAM_JSON_DEPTH);
+  }
 
   /** Reads up to the first chunk. Transport trouble or an empty stream here is retryable. */
   async open(): Promise<void> {
     try {
-      this.first = await this.nextChunk();
+      this.first = await this.nextChunks();
     } catch (err) {
       if (err instanceof ApiError) throw err;
       const mapped = this.hooks.failure(err);
@@ -59,13 +69,18 @@ export class ChunkStream {
     await this.events.return?.(undefined);
   }
 
-  async *relay(): AsyncGenerator<Chunk> {
+  /** The chunks, the first one included, in batches (or one by one). Read it once. */
+  relay(): Batched<Chunk> {
+    return batched(() => this.batches());
+  }
+
+  private async *batches(): AsyncGenerator<Chunk[]> {
     let outcome = "client stopped reading";
     try {
       if (this.first !== undefined) yield this.first;
       this.first = undefined;
-      for (let chunk = await this.read(); chunk !== undefined; chunk = await this.read()) yield chunk;
-      if (!this.sawDone && !this.sawFinish) {
+      for (let chunks = await this.read(); chunks !== undefined; chunks = await this.read()) yield chunks;
+      if (!this.sawDone && !this.sawFinish && !this.relayer.sawFinish) {
         throw new UpstreamError(502, `${this.hooks.providerId}: the upstream stream ended before the response was complete`, "upstream_stream_truncated");
       }
       outcome = "complete";
@@ -87,36 +102,58 @@ export class ChunkStream {
   /** Normally nothing follows [DONE]; an upstream that keeps sending events loses its connection instead. */
   private async drain(): Promise<void> {
     try {
-      let events = 0;
-      for (let step = await this.events.next(); !step.done; step = await this.events.next()) {
-        if (++events > MAX_EVENTS_AFTER_DONE) return void (await this.events.return?.(undefined));
+      let events = this.afterDone;
+      for (;;) {
+        if (events > MAX_EVENTS_AFTER_DONE) return void (await this.events.return?.(undefined));
+        const step = await this.events.next();
+        if (step.done) return;
+        events += step.value.length;
       }
     } catch {
       // The connection failed after [DONE]: nothing the client needs to hear about.
     }
   }
 
-  private async read(): Promise<Chunk | undefined> {
-    if (this.sawDone) return undefined;
+  private async read(): Promise<Chunk[] | undefined> {
     try {
-      return await this.nextChunk();
+      return await this.nextChunks();
     } catch (err) {
       throw err instanceof ApiError ? err : this.hooks.failure(err);
     }
   }
 
-  /** The next chunk, or undefined at `[DONE]` / end of stream. Error payloads throw. */
-  private async nextChunk(): Promise<Chunk | undefined> {
-    for (;;) {
+  /** The chunks of the next read that has any, or undefined at `[DONE]` / end of stream. Error payloads throw. */
+  private async nextChunks(): Promise<Chunk[] | undefined> {
+    if (this.deferred) throw this.deferred.error;
+    while (!this.sawDone) {
       const step = await this.events.next();
       if (step.done) return undefined;
-      const chunk = this.toChunk(step.value);
+      const chunks = this.toChunks(step.value);
+      if (chunks.length > 0) return chunks;
+    }
+    return undefined;
+  }
+
+  /** One read's events as chunks, up to [DONE] or a failing event (thrown now if no chunk precedes it). */
+  private toChunks(events: EventSourceMessage[]): Chunk[] {
+    const chunks: Chunk[] = [];
+    for (let i = 0; i < events.length; i++) {
+      let chunk: Chunk | typeof DONE | undefined;
+      try {
+        chunk = this.toChunk(events[i]);
+      } catch (error) {
+        if (chunks.length === 0) throw error;
+        this.deferred = { error };
+        return chunks;
+      }
       if (chunk === DONE) {
         this.sawDone = true;
-        return undefined;
+        this.afterDone = events.length - i - 1;
+        return chunks;
       }
-      if (chunk) return chunk;
+      if (chunk) chunks.push(chunk);
     }
+    return chunks;
   }
 
   private toChunk(event: EventSourceMessage): Chunk | typeof DONE | undefined {
@@ -126,11 +163,8 @@ export class ChunkStream {
     if (event.event !== undefined && event.event !== "message") return undefined;
     const data = event.data;
     if (data === "[DONE]") return DONE;
-    const relayed = relayUnparsed(data, this.hooks.requestedModel, MAX_UPSTREAM_JSON_DEPTH);
-    if (relayed) {
-      if (!this.sawFinish && FINISH_SET.test(data)) this.sawFinish = true;
-      return relayed;
-    }
+    const relayed = this.relayer.relay(data);
+    if (relayed) return relayed;
     // Before the parse: the chunk is serialized again, and JSON.stringify recurses.
     if (jsonNestsDeeperThan(data, MAX_UPSTREAM_JSON_DEPTH)) throw tooDeep(providerId);
     let chunk: Json;

@@ -6,10 +6,10 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Dispatcher } from "undici";
 import type { UpstreamSignal } from "./call-state.js";
-import { announcedLength, announcedLengthRaw, ERROR_BODY_BYTES, readCapped, responseTooLarge } from "./response-limits.js";
+import { announcedLengthRaw, ERROR_BODY_BYTES, responseTooLarge } from "./response-limits.js";
 import { undici } from "./undici-module.js";
 
-const parseHeaders = (raw: Buffer[]) => undici().util.parseHeaders(raw) as IncomingHttpHeaders;
+export const parseHeaders = (raw: Buffer[]) => undici().util.parseHeaders(raw) as IncomingHttpHeaders;
 
 /** What the retry loop reads of any upstream response: status, headers, the body as text. */
 export interface UpstreamResponse {
@@ -41,7 +41,7 @@ class TextResponse implements UpstreamResponse {
 }
 
 /** What undici's request() rejects with when its signal fires (UND_ERR_ABORTED). */
-class AbortedError extends Error {
+export class AbortedError extends Error {
   readonly code = "UND_ERR_ABORTED";
   constructor() {
     super("Request aborted");
@@ -111,38 +111,4 @@ export function exchangeText(
       },
     });
   });
-}
-
-type StreamBody = Dispatcher.ResponseData["body"];
-
-/** A streaming request's response (undici's request()): the body stays a Readable for the SSE reader. */
-export class StreamedResponse implements UpstreamResponse {
-  constructor(
-    private readonly data: Dispatcher.ResponseData,
-    private readonly maxBytes: number,
-    private readonly providerId: string,
-  ) {}
-
-  get statusCode(): number {
-    return this.data.statusCode;
-  }
-
-  get headers(): IncomingHttpHeaders {
-    return this.data.headers;
-  }
-
-  get body(): StreamBody {
-    return this.data.body;
-  }
-
-  text(): Promise<string> {
-    const { body, statusCode } = this.data;
-    if (statusCode < 200 || statusCode >= 300) return readCapped(body, ERROR_BODY_BYTES, "truncate");
-    const tooLarge = () => responseTooLarge(this.providerId, this.maxBytes);
-    if ((announcedLength(this.data.headers) ?? 0) > this.maxBytes) {
-      body.destroy();
-      return Promise.reject(tooLarge());
-    }
-    return readCapped(body, this.maxBytes, tooLarge);
-  }
 }

@@ -16,7 +16,8 @@ import { upstreamBody, PROFILES } from "./profiles.js";
 import { sseEvents, SseOverflowError } from "./sse-events.js";
 import { relayUnparsed, type SerializedJson } from "../serialized-json.js";
 import { MAX_UPSTREAM_JSON_DEPTH, tooDeep } from "./response-limits.js";
-import { exchangeText, StreamedResponse, type UpstreamResponse } from "./text-exchange.js";
+import { exchangeText, type UpstreamResponse } from "./text-exchange.js";
+import { exchangeStream, StreamedResponse } from "./stream-exchange.js";
 import * as errors from "./upstream-errors.js";
 
 export const ENDPOINT_HEADER = "x-understudy-endpoint";
@@ -140,7 +141,7 @@ export class UpstreamClient {
       const options = { path, method: "POST" as const, headers, body };
       const max = this.cfg.options.maxResponseBytes;
       const res = stream
-        ? new StreamedResponse(await e.pool.request({ ...options, signal: call.signal }), max, this.id)
+        ? await exchangeStream(e.pool, options, call.signal, max, this.id)
         : await exchangeText(e.pool, options, call.signal, max, this.id);
       dbg?.response(res.statusCode, res.headers);
       if (res.statusCode < 200 || res.statusCode >= 300) return await this.statusFailure(res, e, dbg);
@@ -219,8 +220,7 @@ export class UpstreamClient {
       if (errors.isErrorPayload(out)) throw errors.streamPayloadError(this.id, errors.errorInfoFromPayload(out, this.redact));
       throw new UpstreamError(502, `${this.id}: the upstream answered a streaming request without an event stream`, "upstream_protocol_error");
     }
-    // Streaming requests go through undici's request(): the body is its Readable, read only as fast
-    // as the client's SSE writer pulls chunks (undici pauses the socket past its highWaterMark).
+    // The body is read only as fast as the client's SSE writer pulls chunks (see stream-exchange.ts).
     if (!(res instanceof StreamedResponse)) throw new Error("openStream needs a streamed response");
     const events = sseEvents(res.body, this.cfg.options.maxResponseBytes, dbg ? (text) => dbg.chunk(text) : undefined)[Symbol.asyncIterator]();
     const stream = new ChunkStream(events, {
