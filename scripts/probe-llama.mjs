@@ -59,7 +59,8 @@ await section("0. write the demo model (from dist/: run `npm run build` first)",
     const modDir = path.join(fake, "dist", "demo-model");
     fs.mkdirSync(modDir, { recursive: true });
     for (const f of ["demo-model.js", "gguf-writer.js"]) fs.copyFileSync(path.join(root, "dist/demo-model", f), path.join(modDir, f));
-    fs.copyFileSync(path.join(root, "dist/paths.js"), path.join(fake, "dist", "paths.js"));
+    fs.mkdirSync(path.join(fake, "dist", "core"));
+    fs.copyFileSync(path.join(root, "dist/core/paths.js"), path.join(fake, "dist", "core", "paths.js"));
     const fakeDemo = await import(pathToFileURL(path.join(modDir, "demo-model.js")).href);
     check("demoModelPath() = <nearest dir with package.json>/config/models/demo.gguf", fakeDemo.demoModelPath() === path.join(fake, "config", "models", "demo.gguf"), fakeDemo.demoModelPath());
   } finally { fs.rmSync(fake, { recursive: true, force: true }); }

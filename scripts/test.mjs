@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The test command (`npm test`): regenerate and diff the generated files, type-check, run jest,
-// and end with the plain line "N passed, N failed".
+// The test command (`npm test`): regenerate and diff the generated files, type-check, check the
+// formatting, run jest, and end with the plain line "N passed, N failed".
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -30,6 +30,7 @@ check(
 );
 check("build (tsc)", step("build", "npm", ["run", "--silent", "build"]));
 check("type-check (src, test)", step("tsc", "npx", ["tsc", "-p", "tsconfig.test.json"]));
+check("format (prettier --check)", step("format", "npm", ["run", "--silent", "format:check"]));
 
 const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "understudy-jest-")), "report.json");
 step("jest", "npx", ["jest", "--runInBand", "--json", `--outputFile=${report}`, ...process.argv.slice(2)], {

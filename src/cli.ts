@@ -1,15 +1,15 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Command } from "commander";
-import { createLogger } from "./logger.js";
+import { createLogger } from "./core/logger.js";
 import { startServer } from "./http/server.js";
 import { httpLimitsFromEnv, type HttpLimits } from "./http/limits.js";
-import { VERSION } from "./version.js";
+import { VERSION } from "./core/version.js";
 import { ConfigStore } from "./config/store.js";
 import { ConfigError, formatProblem } from "./config/problems.js";
 import { loadConfig } from "./config/loader.js";
 import { catalogue, stableJson } from "./config/catalogue.js";
-import { projectRoot } from "./paths.js";
+import { projectRoot } from "./core/paths.js";
 import { demoModelPath, writeDemoModel } from "./demo-model/demo-model.js";
 
 const defaultConfigDir = () => process.env.UNDERSTUDY_CONFIG ?? path.join(projectRoot(), "config");

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { loadConfig } from "../src/config/loader.js";
 import { formatProblem } from "../src/config/problems.js";
-import { projectRoot } from "../src/paths.js";
+import { projectRoot } from "../src/core/paths.js";
 import { tempDir, writeConfigDir } from "./helpers/server.js";
 
 /** A registration file for a llama-cpp model whose GGUF path is `models/<model>.gguf` (created empty). */

@@ -1,5 +1,5 @@
 import { findForbiddenKey, mergeRequest, rejectForbiddenKeys } from "../src/config/merge.js";
-import { InvalidRequestError } from "../src/errors.js";
+import { InvalidRequestError } from "../src/core/errors.js";
 
 describe("mergeRequest precedence: overrides > client > defaults", () => {
   it("a client temperature of 0 beats a default of 0.7", () => {

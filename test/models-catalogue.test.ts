@@ -4,7 +4,7 @@ import path from "node:path";
 import OpenAI from "openai";
 import { buildIndex, resolveModel } from "../src/config/resolve.js";
 import type { Registration } from "../src/config/registration.js";
-import { projectRoot } from "../src/paths.js";
+import { projectRoot } from "../src/core/paths.js";
 import { startTestServer, writeConfigDir, type TestServer } from "./helpers/server.js";
 
 function configDir(): string {

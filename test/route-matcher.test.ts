@@ -5,7 +5,7 @@
  */
 import { routes, type RouteSpec } from "../src/generated/routes.js";
 import { createRouteMatcher } from "../src/http/route-matcher.js";
-import { ApiError } from "../src/errors.js";
+import { ApiError } from "../src/core/errors.js";
 import { handlers } from "../src/handlers/index.js";
 import type { Handler } from "../src/handlers/types.js";
 import { postJson, startTestServer, type TestServer } from "./helpers/server.js";

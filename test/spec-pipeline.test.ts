@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import yaml from "js-yaml";
-import { projectRoot } from "../src/paths.js";
+import { projectRoot } from "../src/core/paths.js";
 import { applyOverlay, parseYaml, readOverlay } from "../src/spec/build/overlay.js";
 import { normalizeSpec } from "../src/spec/build/normalize.js";
 import { routes } from "../src/generated/routes.js";

@@ -6,9 +6,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import yaml from "js-yaml";
-import { describeLimit } from "../env-limit.js";
+import { describeLimit } from "../core/env-limit.js";
 import { CONFIG_LIMITS } from "./config-limits.js";
-import { readFileBounded } from "../bounded-file.js";
+import { readFileBounded } from "../core/bounded-file.js";
 import { findForbiddenKey } from "./merge.js";
 import { ProblemSink, type ConfigProblem, type PathDisplay } from "./problems.js";
 import { measureDocument } from "./yaml-bounds.js";

@@ -4,7 +4,7 @@
  * million nodes for any walk that follows aliases. Each limit is an `UNDERSTUDY_CONFIG_*` env var,
  * read once at start; going over one is a config problem naming the limit, never a stall.
  */
-import { envLimit } from "../env-limit.js";
+import { envLimit } from "../core/env-limit.js";
 
 
 export const CONFIG_LIMITS = {

@@ -10,7 +10,7 @@ import { ajv } from "./config-ajv.js";
 import { backendModule, backendKinds, providerProperties, upstreamKinds } from "../backends/registry.js";
 import type { Provider } from "../backends/types.js";
 import { directoryProblem, readConfigFiles, type ParsedFile } from "./config-files.js";
-import { describeLimit } from "../env-limit.js";
+import { describeLimit } from "../core/env-limit.js";
 import { CONFIG_LIMITS } from "./config-limits.js";
 import { pathDisplay, type ProblemSink, type ConfigProblem } from "./problems.js";
 import { defaultsFileSchema, providersFileSchema, registrationFileSchema } from "./schema.js";

@@ -5,7 +5,7 @@
  * key by key (so `x-localai-extensions` merges field by field); arrays and scalars replace. 0, false
  * and "" are values; a client `null` means "not set".
  */
-import { clipEcho, InvalidRequestError } from "../errors.js";
+import { clipEcho, InvalidRequestError } from "../core/errors.js";
 
 /**
  * Keys refused anywhere in a body or a config file. `__proto__` and `prototype` are the pollution

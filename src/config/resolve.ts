@@ -3,7 +3,7 @@
  * legacy `provider/model`; a bare upstream model id that exactly one registration uses.
  */
 import { endpoint, type EndpointId } from "../core/operations.js";
-import { clipEcho, InvalidRequestError, ModelNotFoundError } from "../errors.js";
+import { clipEcho, InvalidRequestError, ModelNotFoundError } from "../core/errors.js";
 import type { Registration } from "./registration.js";
 
 export interface ModelIndex {

@@ -13,7 +13,7 @@ import { loadConfig, type LoadedConfig } from "./loader.js";
 import { ConfigError, formatProblem, type ConfigProblem } from "./problems.js";
 import type { Registration } from "./registration.js";
 import { buildIndex, resolveModel, type ModelIndex } from "./resolve.js";
-import { collectingSlowChecks } from "../slow-checks.js";
+import { collectingSlowChecks } from "../core/slow-checks.js";
 
 /** Loads per reload while slow checks run: each pass caches the checks the directory needs. */
 const MAX_RELOAD_PASSES = 3;

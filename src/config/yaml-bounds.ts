@@ -6,7 +6,7 @@
  * costs what the file costs while the result is what the walks would cost. Iterative: no stack
  * to overflow.
  */
-import { describeLimit, type EnvLimit } from "../env-limit.js";
+import { describeLimit, type EnvLimit } from "../core/env-limit.js";
 import { CONFIG_LIMITS } from "./config-limits.js";
 
 type Container = Record<string, unknown> | unknown[];

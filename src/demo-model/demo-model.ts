@@ -9,7 +9,7 @@
  * and the normal approximation use integer and exactly-rounded arithmetic only.
  */
 import path from "node:path";
-import { projectRoot } from "../paths.js";
+import { projectRoot } from "../core/paths.js";
 import { buildGguf, gguf, writeGguf, type GgufFile, type GgufTensor } from "./gguf-writer.js";
 
 export const DEMO_MODEL_CONFIG = {

@@ -8,7 +8,7 @@ import type { EndpointId } from "../core/operations.js";
 import { mergeRequest, rejectForbiddenKeys, deepFreeze } from "../config/merge.js";
 import type { Registration } from "../config/registration.js";
 import { partialBodyValidator } from "../config/request-schema.js";
-import { clipEcho, InvalidRequestError, UnknownParameterError } from "../errors.js";
+import { clipEcho, InvalidRequestError, UnknownParameterError } from "../core/errors.js";
 import { SerializedJson } from "../backends/serialized-json.js";
 import type { HandlerCall, HandlerResult } from "./types.js";
 

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { routes, type RouteSpec } from "../generated/routes.js";
 import { handlers as defaultHandlers } from "../handlers/index.js";
 import type { Handler } from "../handlers/types.js";
-import { ApiError, clipEcho, NotFoundError, PayloadTooLargeError } from "../errors.js";
+import { ApiError, clipEcho, NotFoundError, PayloadTooLargeError } from "../core/errors.js";
 import type { Services } from "../services.js";
 import { errorMiddleware } from "./error-middleware.js";
 import { sendError } from "./respond.js";

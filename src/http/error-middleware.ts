@@ -2,7 +2,7 @@ import { STATUS_CODES } from "node:http";
 import type { ErrorRequestHandler } from "express";
 import { sendError } from "./respond.js";
 import type { Logger } from "pino";
-import { ApiError, clipEcho, InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError, internalError } from "../errors.js";
+import { ApiError, clipEcho, InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError, internalError } from "../core/errors.js";
 import { isValidatorError, translateValidatorError } from "./validation-errors.js";
 
 /** An error a framework tagged with an HTTP status (body-parser, http-errors, express's router...). */

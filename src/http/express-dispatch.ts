@@ -7,7 +7,7 @@
 import type { IncomingMessage } from "node:http";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { RouteSpec } from "../generated/routes.js";
-import { ApiError, NotImplementedError } from "../errors.js";
+import { ApiError, NotImplementedError } from "../core/errors.js";
 import type { RouteMatch } from "./route-matcher.js";
 
 /** What the matcher found: the operation, none (404), or a refusal (malformed percent-encoding). */

@@ -5,7 +5,7 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { RouteSpec } from "../generated/routes.js";
-import { UnsupportedMediaTypeError } from "../errors.js";
+import { UnsupportedMediaTypeError } from "../core/errors.js";
 import { hasBody } from "./request-body.js";
 
 /**

@@ -3,7 +3,7 @@
  * has a default and an `UNDERSTUDY_*` environment setting, read once at start (cli.ts) and passed
  * down as options, so tests can set them per server.
  */
-import { positiveIntegerSetting } from "../env-limit.js";
+import { positiveIntegerSetting } from "../core/env-limit.js";
 
 export interface HttpLimits {
   /** Largest request body, in bytes; a larger `Content-Length` is refused before a byte is read (413). */

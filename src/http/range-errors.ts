@@ -4,7 +4,7 @@
  * (code `integer_below_min_value`). OpenAI says "decimal" for a `number` field even when the value
  * sent is whole, so the declared type is looked up in the validation spec (on the error path only).
  */
-import { clipEcho, InvalidRequestError } from "../errors.js";
+import { clipEcho, InvalidRequestError } from "../core/errors.js";
 import { validationSpec, type SpecDocument } from "../spec/extended-spec.js";
 
 type Part = string | number;

@@ -4,8 +4,8 @@
  * depth before JSON.parse and every walk after it), and every refusal is an ApiError.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
-import { ApiError, clipEcho, InvalidRequestError, PayloadTooLargeError, ServerBusyError } from "../errors.js";
-import { jsonNestsDeeperThan } from "../json-depth.js";
+import { ApiError, clipEcho, InvalidRequestError, PayloadTooLargeError, ServerBusyError } from "../core/errors.js";
+import { jsonNestsDeeperThan } from "../core/json-depth.js";
 import type { HttpLimits } from "./limits.js";
 
 /** Whether the request carries a body at all (a declared length above 0, or chunked). */

@@ -1,6 +1,6 @@
 /** Writing responses on a plain node ServerResponse, so express and the fast path share them. */
 import type { ServerResponse } from "node:http";
-import type { ApiError } from "../errors.js";
+import type { ApiError } from "../core/errors.js";
 import { SerializedJson } from "../backends/serialized-json.js";
 
 export function writeJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {

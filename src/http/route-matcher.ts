@@ -8,7 +8,7 @@
  * few parametrized paths with that method and number of segments. No regexp runs per request.
  */
 import type { RouteSpec } from "../generated/routes.js";
-import { InvalidRequestError } from "../errors.js";
+import { InvalidRequestError } from "../core/errors.js";
 
 /** The spec's server URL: every operation's path starts with it. */
 export const API_PREFIX = "/v1";

@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { ClientAbortError } from "../errors.js";
+import { ClientAbortError } from "../core/errors.js";
 import { toApiError } from "./error-middleware.js";
 import { SerializedJson } from "../backends/serialized-json.js";
 import { batchesOf } from "../backends/async-queue.js";

@@ -1,4 +1,4 @@
-import { ApiError, clipEcho, InvalidRequestError, UnknownParameterError, UnsupportedMediaTypeError } from "../errors.js";
+import { ApiError, clipEcho, InvalidRequestError, UnknownParameterError, UnsupportedMediaTypeError } from "../core/errors.js";
 import { rangeError } from "./range-errors.js";
 
 /** One issue as express-openapi-validator reports it (an ajv error with a request path). */

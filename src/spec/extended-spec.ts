@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { projectRoot } from "../paths.js";
+import { projectRoot } from "../core/paths.js";
 
 export type SpecDocument = Record<string, any>;
 

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import OpenAI from "openai";
-import { createLogger } from "../../src/logger.js";
+import { createLogger } from "../../src/core/logger.js";
 import { startServer, type RunningServer, type ListenOptions } from "../../src/http/server.js";
 import { ConfigStore } from "../../src/config/store.js";
 

@@ -6,7 +6,7 @@ import yaml from "js-yaml";
 import OpenAI from "openai";
 import { pino } from "pino";
 import { ConfigStore } from "../../src/config/store.js";
-import { createLogger } from "../../src/logger.js";
+import { createLogger } from "../../src/core/logger.js";
 import { startServer } from "../../src/http/server.js";
 import { writeConfigDir } from "./server.js";
 

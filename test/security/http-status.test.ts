@@ -5,7 +5,7 @@
  */
 import { pino } from "pino";
 import { toApiError } from "../../src/http/error-middleware.js";
-import { jsonNestsDeeperThan } from "../../src/json-depth.js";
+import { jsonNestsDeeperThan } from "../../src/core/json-depth.js";
 import { chatBody, demoCategoryConfig, hostileCategory, httpRequest, post, postRaw, raw, request, type Answer, type HostileCase } from "./harness.js";
 
 const CHAT = "/v1/chat/completions";

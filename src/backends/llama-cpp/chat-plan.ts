@@ -3,7 +3,7 @@
  * grammar, over-long prompt) is raised before a slot is taken or a byte is streamed.
  */
 import type { ChatHistoryItem, ChatModelFunctions, Llama, LlamaGrammar, LlamaJsonSchemaGrammar, Token } from "node-llama-cpp";
-import { clipEcho, ContextLengthExceededError, InvalidRequestError } from "../../errors.js";
+import { clipEcho, ContextLengthExceededError, InvalidRequestError } from "../../core/errors.js";
 import type { ChatRequest } from "../types.js";
 import { nodeLlamaCpp } from "./engine.js";
 import { toChatHistory, type ChatMessage } from "./messages.js";

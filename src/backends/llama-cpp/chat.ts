@@ -1,6 +1,6 @@
 /** Chat completions on llama.cpp: one or n choices, whole or streamed, with tool calls. */
 import type { LlamaChatResponse } from "node-llama-cpp";
-import { ApiError, ClientAbortError } from "../../errors.js";
+import { ApiError, ClientAbortError } from "../../core/errors.js";
 import { runStream } from "./stream-runner.js";
 import { chatChunk, chatCompletion, newId, nowSeconds, usage, type ChatChoice, type ChatStreamHeader, type FinishReason, type ToolCall } from "../openai-shapes.js";
 import type { CallContext, ChatRequest } from "../types.js";

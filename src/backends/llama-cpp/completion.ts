@@ -1,11 +1,11 @@
 /** Text completions (the legacy /v1/completions) on llama.cpp. */
 import type { LlamaModel, Token } from "node-llama-cpp";
-import { ClientAbortError, ContextLengthExceededError, InvalidRequestError } from "../../errors.js";
+import { ClientAbortError, ContextLengthExceededError, InvalidRequestError } from "../../core/errors.js";
 import { newId, nowSeconds, textCompletion, usage, type FinishReason } from "../openai-shapes.js";
 import type { CallContext, CompletionRequest } from "../types.js";
 import type { LlamaRuntime, Slot } from "./runtime.js";
 import { boundedMaxTokens, charBudget, checkChars, requestedTokens, yieldToLoop } from "./prompt-bounds.js";
-import { describeLimit } from "../../env-limit.js";
+import { describeLimit } from "../../core/env-limit.js";
 import { MAX_COMPLETION_CHOICES } from "./request-limits.js";
 import { generationOptions, samplingOptions, type Sampling } from "./sampling.js";
 import { runStream } from "./stream-runner.js";

@@ -1,6 +1,6 @@
 /** Embeddings on llama.cpp: OpenAI semantics (L2-normalized vectors, float or base64). */
 import type { LlamaEmbeddingContext, Token } from "node-llama-cpp";
-import { ContextLengthExceededError, InvalidRequestError } from "../../errors.js";
+import { ContextLengthExceededError, InvalidRequestError } from "../../core/errors.js";
 import type { CallContext, EmbeddingRequest } from "../types.js";
 import { charBudget, checkChars } from "./prompt-bounds.js";
 import type { LlamaRuntime } from "./runtime.js";

@@ -4,7 +4,7 @@
  * shared by every registration that names it, counted so the last user unloads it.
  */
 import type { Llama, LlamaModel } from "node-llama-cpp";
-import { ServiceUnavailableError } from "../../errors.js";
+import { ServiceUnavailableError } from "../../core/errors.js";
 
 type NodeLlamaCpp = typeof import("node-llama-cpp");
 

@@ -12,9 +12,9 @@
  * alternation of 1,000 words is fine (T = 1,000, but each step continues one way), whereas
  * `root ::= x x x ... x` with `x ::= "a"?` is not (every point can be reached by skipping).
  */
-import { InvalidRequestError } from "../../errors.js";
+import { InvalidRequestError } from "../../core/errors.js";
 import { GbnfError, readGbnf, TERMINAL } from "./gbnf-parse.js";
-import { describeLimit } from "../../env-limit.js";
+import { describeLimit } from "../../core/env-limit.js";
 import { GRAMMAR_LIMITS } from "./request-limits.js";
 
 /** Counts are capped here: exact far above any limit, and products of two never overflow a double's precision where it matters. */

@@ -4,7 +4,7 @@
  * tool_call_id) become one model item holding functionCall entries with their results.
  */
 import type { ChatHistoryItem, ChatModelFunctionCall, ChatModelResponse } from "node-llama-cpp";
-import { InvalidRequestError } from "../../errors.js";
+import { InvalidRequestError } from "../../core/errors.js";
 
 type Part = { type: string; text?: string; refusal?: string };
 export interface ChatMessage {

@@ -4,7 +4,7 @@
  * positive token budget that fits the context.
  */
 import type { LlamaModel } from "node-llama-cpp";
-import { clipEcho, ContextLengthExceededError, InvalidRequestError } from "../../errors.js";
+import { clipEcho, ContextLengthExceededError, InvalidRequestError } from "../../core/errors.js";
 import type { ChatMessage } from "./messages.js";
 
 /** The longest token of each model, in characters: found once per model (a vocabulary has up to ~250k tokens). */

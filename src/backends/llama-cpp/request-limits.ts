@@ -7,7 +7,7 @@
  * checked in O(size of the input) before any of that work starts, and going over one is a 400
  * naming the limit and the `UNDERSTUDY_*` setting that raises it (read once, at start).
  */
-import { envLimit } from "../../env-limit.js";
+import { envLimit } from "../../core/env-limit.js";
 
 
 export const GRAMMAR_LIMITS = {

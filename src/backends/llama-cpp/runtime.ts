@@ -6,7 +6,7 @@
 import os from "node:os";
 import type { ChatWrapper, LlamaChat, LlamaCompletion, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
 import type { Logger } from "pino";
-import { ServiceUnavailableError } from "../../errors.js";
+import { ServiceUnavailableError } from "../../core/errors.js";
 import { acquireModel, nodeLlamaCpp, releaseModel } from "./engine.js";
 import type { LlamaCppSettings } from "./settings.js";
 import { SlotPool, type Lease } from "./slots.js";

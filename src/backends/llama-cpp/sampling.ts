@@ -2,7 +2,7 @@
  * OpenAI sampling fields and x-localai-extensions -> node-llama-cpp generation options.
  */
 import type { Llama, LlamaGrammar, LlamaModel, Token, TokenBias } from "node-llama-cpp";
-import { clipEcho, InvalidRequestError } from "../../errors.js";
+import { clipEcho, InvalidRequestError } from "../../core/errors.js";
 import { nodeLlamaCpp } from "./engine.js";
 import { checkGrammarLimits } from "./gbnf-limits.js";
 import { boundedMaxTokens, charBudget } from "./prompt-bounds.js";

@@ -9,8 +9,8 @@
  * The walk returns a copy for node-llama-cpp, with `anyOf` read as `oneOf` (the same for
  * generating: the output must match one of the branches) and a one-element `allOf` unwrapped.
  */
-import { clipEcho, InvalidRequestError } from "../../errors.js";
-import { describeLimit } from "../../env-limit.js";
+import { clipEcho, InvalidRequestError } from "../../core/errors.js";
+import { describeLimit } from "../../core/env-limit.js";
 import { LLAMA_MAX_REPETITION, SCHEMA_LIMITS } from "./request-limits.js";
 
 type Json = Record<string, unknown>;

@@ -3,7 +3,7 @@
  * order; beyond that a 429 with Retry-After. A slot is always given back (release is idempotent),
  * and a waiter whose client went away leaves the queue.
  */
-import { ClientAbortError, RateLimitError } from "../../errors.js";
+import { ClientAbortError, RateLimitError } from "../../core/errors.js";
 
 interface Waiter<T> {
   resolve(slot: T): void;

@@ -11,9 +11,9 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { readFileBounded } from "../../bounded-file.js";
-import { describeLimit, envLimit } from "../../env-limit.js";
-import { deferSlowCheck, slowChecksDeferred } from "../../slow-checks.js";
+import { readFileBounded } from "../../core/bounded-file.js";
+import { describeLimit, envLimit } from "../../core/env-limit.js";
+import { deferSlowCheck, slowChecksDeferred } from "../../core/slow-checks.js";
 import { TEMPLATE_RENDER_CHILD_SOURCE } from "./template-render-child.js";
 
 export const TEMPLATE_LIMITS = {

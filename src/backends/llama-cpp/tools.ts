@@ -4,7 +4,7 @@
  * object, `tool_choice` naming `toString` found Object.prototype's and forced a call to it.
  */
 import type { ChatModelFunctions } from "node-llama-cpp";
-import { clipEcho, ContextLengthExceededError, InvalidRequestError } from "../../errors.js";
+import { clipEcho, ContextLengthExceededError, InvalidRequestError } from "../../core/errors.js";
 import { checkJsonSchema } from "./schema-limits.js";
 
 export type Tool = { type: string; function?: { name: unknown; description?: string; parameters?: Record<string, unknown> } };

@@ -3,7 +3,7 @@
  * something (a client's `logprobs: false`, `best_of: 1` or `suffix: null` asks for nothing). The
  * README's parameter table is this list.
  */
-import { UnsupportedFieldError } from "../../errors.js";
+import { UnsupportedFieldError } from "../../core/errors.js";
 
 type Check = [field: string, asks: (value: unknown) => boolean, why: string];
 

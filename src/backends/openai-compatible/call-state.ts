@@ -7,7 +7,7 @@
  * of the call's bookkeeping.
  */
 import { EventEmitter } from "node:events";
-import { ClientAbortError, GatewayTimeoutError } from "../../errors.js";
+import { ClientAbortError, GatewayTimeoutError } from "../../core/errors.js";
 import type { CallContext } from "../types.js";
 
 export class UpstreamSignal extends EventEmitter {

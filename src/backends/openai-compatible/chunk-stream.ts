@@ -5,9 +5,9 @@
  * Never a silent success: an error payload, `event: error`, a broken connection or a stream that
  * ends without `[DONE]` or a `finish_reason` all end the client's stream with an error.
  */
-import { jsonNestsDeeperThan } from "../../json-depth.js";
+import { jsonNestsDeeperThan } from "../../core/json-depth.js";
 import type { EventSourceMessage } from "eventsource-parser";
-import { ApiError, UpstreamError } from "../../errors.js";
+import { ApiError, UpstreamError } from "../../core/errors.js";
 import { batched, type Batched } from "../async-queue.js";
 import { UnparsedRelay, withModel, type SerializedJson } from "../serialized-json.js";
 import { MAX_UPSTREAM_JSON_DEPTH, tooDeep } from "./response-limits.js";

@@ -3,7 +3,7 @@
  * to be small: without these, one huge (or announced-huge) body is buffered whole, on every attempt.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import { UpstreamError } from "../../errors.js";
+import { UpstreamError } from "../../core/errors.js";
 
 /** Default cap on a non-streaming (or JSON) upstream body: far above any real completion or embedding batch. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;

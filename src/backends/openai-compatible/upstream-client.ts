@@ -3,9 +3,9 @@
  * the client retries connection errors, timeouts, 5xx, 401/403 and 429 on the next endpoint with
  * backoff (Retry-After honoured). Upstream 4xx go to the client as they are; nothing else is retried.
  */
-import { jsonNestsDeeperThan } from "../../json-depth.js";
+import { jsonNestsDeeperThan } from "../../core/json-depth.js";
 import type { Logger } from "pino";
-import { ApiError, GatewayTimeoutError, UpstreamError } from "../../errors.js";
+import { ApiError, GatewayTimeoutError, UpstreamError } from "../../core/errors.js";
 import type { CallContext, Provider } from "../types.js";
 import { CallState } from "./call-state.js";
 import { ChunkStream } from "./chunk-stream.js";

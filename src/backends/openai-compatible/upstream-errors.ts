@@ -2,8 +2,8 @@
  * Turns what an upstream says or does wrong into the ApiError the client sees. Messages name the
  * provider id, never the upstream URL or key: transport errors contribute only their code.
  */
-import { jsonNestsDeeperThan } from "../../json-depth.js";
-import { ApiError, GatewayTimeoutError, UpstreamError } from "../../errors.js";
+import { jsonNestsDeeperThan } from "../../core/json-depth.js";
+import { ApiError, GatewayTimeoutError, UpstreamError } from "../../core/errors.js";
 import { MAX_UPSTREAM_JSON_DEPTH } from "./response-limits.js";
 
 /** A failure another attempt (on another endpoint) may fix. Internal to the retry loop. */

@@ -8,7 +8,7 @@ import openapiTS, { astToString } from "openapi-typescript";
 import { applyOverlayDirectory, parseYaml } from "./overlay.js";
 import { normalizeSpec } from "./normalize.js";
 import { buildRouteTable, renderRoutesModule } from "./route-table.js";
-import { projectRoot } from "../../paths.js";
+import { projectRoot } from "../../core/paths.js";
 import { validationSubset } from "../extended-spec.js";
 import { IMPLEMENTED_OPERATIONS } from "../../core/operations.js";
 
