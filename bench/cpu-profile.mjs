@@ -46,7 +46,7 @@ function owners(profile, byFunction) {
         else if (pkg) found = `pkg:${pkg[1]}`;
         else if (url.includes("/dist/")) found = url.replace(/^.*\/dist\//, "") + (byFunction ? ` ${functionName || "(anonymous)"}` : "");
         else if (SPECIAL.has(functionName)) found = functionName;
-        else path.push(cur), (cur = parent.get(cur));
+        else (path.push(cur), (cur = parent.get(cur)));
       }
     }
     const label = found ?? "node internals (no JS caller)";

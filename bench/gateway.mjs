@@ -103,7 +103,11 @@ export async function benchGateway() {
 
 const ms = (us) => (us == null ? "-" : fmt(us / 1000, 2));
 const signedUs = (us) => (us == null ? "-" : `${us >= 0 ? "+" : ""}${fmt(us, 0)}`);
-const LABEL = { ns1: "non-streaming, 1 connection", ns32: "non-streaming, 32 connections", st16: "streaming (64 chunks), 16 connections; latency = time to last byte" };
+const LABEL = {
+  ns1: "non-streaming, 1 connection",
+  ns32: "non-streaming, 32 connections",
+  st16: "streaming (64 chunks), 16 connections; latency = time to last byte",
+};
 
 export function gatewayMarkdown(r) {
   const { summary, raw, knobs } = r;
@@ -112,7 +116,7 @@ export function gatewayMarkdown(r) {
     "## Gateway overhead: fake upstream direct vs zero-logic Node proxy vs Understudy",
     "",
     `Command: \`node bench/run.mjs gateway\` (knobs: \`DURATION=${knobs.DURATION} ROUNDS=${knobs.ROUNDS} WARMUP=${knobs.WARMUP} SCENARIOS="${knobs.SCENARIOS}" CHUNKS=${knobs.CHUNKS} QUIET_MAX_S=${knobs.QUIET_MAX_S}\`; ` +
-      "`GATEWAY_PEERS=\"nginx portkey\"` adds the harness's other reference gateways if installed). " +
+      '`GATEWAY_PEERS="nginx portkey"` adds the harness\'s other reference gateways if installed). ' +
       `It drives \`../shared/bench/run.sh bare 'understudy=http://127.0.0.1:<port> node bin/understudy.js serve --config <tmp>'\`: ` +
       "`direct` = the fake upstream (`fake-upstream.mjs`, precomputed responses); `bare` = `bare-proxy.mjs`, a node:http pipe with a keep-alive agent and no logic (the floor for a Node gateway); " +
       `\`understudy\` = this server (\`LOG_LEVEL=warn\`) with one registration \`${MODEL}\` → \`openai-compatible\` provider → the fake upstream (\`upstream_model: fake-gpt\`). ` +
@@ -147,24 +151,42 @@ export function gatewayMarkdown(r) {
   const rows = [];
   if (u("ns1")) {
     const d = u("ns1").dp50_us_median;
-    rows.push(`| added p50, non-streaming, c=1 | < ${TARGETS.ns1_dp50_us} µs | ${signedUs(d)} µs (bare: ${signedUs(b("ns1")?.dp50_us_median)} µs) | ${verdict(d == null ? null : d < TARGETS.ns1_dp50_us)} |`);
+    rows.push(
+      `| added p50, non-streaming, c=1 | < ${TARGETS.ns1_dp50_us} µs | ${signedUs(d)} µs (bare: ${signedUs(b("ns1")?.dp50_us_median)} µs) | ${verdict(d == null ? null : d < TARGETS.ns1_dp50_us)} |`,
+    );
   }
   for (const sc of ["ns1", "ns32"]) {
     const x = cpuRatio(sc);
-    if (x != null) rows.push(`| CPU per non-streaming request vs bare, ${sc === "ns1" ? "c=1" : "c=32"} | ≤ ${TARGETS.ns_cpu_vs_bare}× | ${fmt(x, 2)}× (${fmt(u(sc).cpu_us_per_req, 0)} vs ${fmt(b(sc).cpu_us_per_req, 0)} µs) | ${verdict(x <= TARGETS.ns_cpu_vs_bare)} |`);
+    if (x != null)
+      rows.push(
+        `| CPU per non-streaming request vs bare, ${sc === "ns1" ? "c=1" : "c=32"} | ≤ ${TARGETS.ns_cpu_vs_bare}× | ${fmt(x, 2)}× (${fmt(u(sc).cpu_us_per_req, 0)} vs ${fmt(b(sc).cpu_us_per_req, 0)} µs) | ${verdict(x <= TARGETS.ns_cpu_vs_bare)} |`,
+      );
   }
   for (const sc of Object.keys(summary.scenarios).filter((k) => k.startsWith("st"))) {
     const x = cpuRatio(sc);
-    if (x != null) rows.push(`| CPU per streamed request vs bare, c=${sc.slice(2)} | ≤ ${TARGETS.st_cpu_vs_bare}× | ${fmt(x, 2)}× (${fmt(u(sc).cpu_us_per_req, 0)} vs ${fmt(b(sc).cpu_us_per_req, 0)} µs) | ${verdict(x <= TARGETS.st_cpu_vs_bare)} |`);
+    if (x != null)
+      rows.push(
+        `| CPU per streamed request vs bare, c=${sc.slice(2)} | ≤ ${TARGETS.st_cpu_vs_bare}× | ${fmt(x, 2)}× (${fmt(u(sc).cpu_us_per_req, 0)} vs ${fmt(b(sc).cpu_us_per_req, 0)} µs) | ${verdict(x <= TARGETS.st_cpu_vs_bare)} |`,
+      );
   }
   const idle = summary.targets.find((t) => t.name === "understudy")?.rss_idle_kb;
-  if (idle) rows.push(`| idle RSS (1 s after its first request) | ≤ ${TARGETS.idle_rss_mb} MB | ${fmt(idle / 1024, 1)} MB | ${verdict(idle / 1024 <= TARGETS.idle_rss_mb)} |`);
+  if (idle)
+    rows.push(
+      `| idle RSS (1 s after its first request) | ≤ ${TARGETS.idle_rss_mb} MB | ${fmt(idle / 1024, 1)} MB | ${verdict(idle / 1024 <= TARGETS.idle_rss_mb)} |`,
+    );
   lines.push("### Targets", "", "| target | goal | measured | |", "|---|--:|--:|:-:|", ...rows, "");
 
-  lines.push("### Processes", "", "| target | cold start ms | RSS idle MB | RSS after load MB | idle stream TTFB ms | idle stream TTLB ms | check |", "|---|--:|--:|--:|--:|--:|:-:|");
+  lines.push(
+    "### Processes",
+    "",
+    "| target | cold start ms | RSS idle MB | RSS after load MB | idle stream TTFB ms | idle stream TTLB ms | check |",
+    "|---|--:|--:|--:|--:|--:|:-:|",
+  );
   for (const t of summary.targets) {
     const mb = (kb) => (kb ? fmt(kb / 1024, 1) : "-");
-    lines.push(`| ${t.name} | ${t.cold_ms == null ? "-" : fmt(t.cold_ms, 0)} | ${mb(t.rss_idle_kb)} | ${mb(t.rss_after_kb)} | ${t.stream_ttfb_ms ?? "-"} | ${t.stream_ttlb_ms ?? "-"} | ${t.verify} |`);
+    lines.push(
+      `| ${t.name} | ${t.cold_ms == null ? "-" : fmt(t.cold_ms, 0)} | ${mb(t.rss_idle_kb)} | ${mb(t.rss_after_kb)} | ${t.stream_ttfb_ms ?? "-"} | ${t.stream_ttlb_ms ?? "-"} | ${t.verify} |`,
+    );
   }
   lines.push(
     "",

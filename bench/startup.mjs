@@ -54,7 +54,11 @@ async function once(configDir) {
 
 /** Spawn to the answer of the first request that needs the request validator. */
 async function firstValidated(port, t0) {
-  const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: INVALID_CHAT });
+  const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: INVALID_CHAT,
+  });
   await res.arrayBuffer();
   if (res.status !== 400) throw new Error(`an invalid chat request answered ${res.status}, expected 400`);
   return performance.now() - t0;
@@ -91,7 +95,7 @@ export function startupMarkdown(r) {
     "## Start-up: process start to first served request",
     "",
     "Command: `node bench/run.mjs startup` (spawns `node bin/understudy.js serve` with the shipped `config/`, polls `GET /v1/models` every 5 ms until it answers 200; " +
-      "then sends one chat completion the spec refuses, whose 400 needs the request validator but no model: \"first validated request\" is spawn to that answer; " +
+      'then sends one chat completion the spec refuses, whose 400 needs the request validator but no model: "first validated request" is spawn to that answer; ' +
       `"idle RSS" is the server's VmRSS ${SETTLE_MS / 1000} s after that answer). ` +
       "Before each run it waits (at most 10 s) for the machine to be under 20% busy; the poller's own HTTP client is loaded before the first run.",
     "",

@@ -31,7 +31,11 @@ async function generate({ history, maxTokens, stream }) {
     repeatPenalty: false,
     tokenBias: noEos,
     onToken: (t) => void (tokens += t.length),
-    onTextChunk: stream ? (text) => { if (ttft === null && text) ttft = performance.now() - t0; } : undefined,
+    onTextChunk: stream
+      ? (text) => {
+          if (ttft === null && text) ttft = performance.now() - t0;
+        }
+      : undefined,
   });
   const ms = performance.now() - t0;
   return { ms, ttftMs: ttft, tokens: Math.min(tokens, maxTokens), text: res.response, stopReason: res.metadata.stopReason };

@@ -76,7 +76,14 @@ function post(port, body, onData) {
   return new Promise((resolve, reject) => {
     const buf = Buffer.from(JSON.stringify(body));
     const req = http.request(
-      { host: "127.0.0.1", port, path: "/v1/chat/completions", method: "POST", agent, headers: { "content-type": "application/json", "content-length": buf.length } },
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/v1/chat/completions",
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/json", "content-length": buf.length },
+      },
       (res) => {
         const parts = [];
         res.on("data", (c) => {
@@ -169,7 +176,15 @@ function startDirect(modelPath) {
       new Promise((resolve, reject) => {
         const id = nextId++;
         waiting.set(id, { resolve, reject });
-        child.send({ id, maxTokens: n, stream, history: [{ type: "system", text: SYSTEM }, { type: "user", text: USER }] });
+        child.send({
+          id,
+          maxTokens: n,
+          stream,
+          history: [
+            { type: "system", text: SYSTEM },
+            { type: "user", text: USER },
+          ],
+        });
       }),
     /** Asks the worker to exit (so --cpu-prof files get written); kills it after 5 s. */
     stop: async () => {
@@ -209,7 +224,10 @@ export async function benchTokens() {
     env: { ...process.env, HOST: "127.0.0.1", LOG_LEVEL: "warn" },
   });
   let serverErr = "";
-  server.stderr.on("data", (c) => { serverErr = (serverErr + c).slice(-2000); if (process.env.TOKENS_VERBOSE === "1") process.stderr.write(c); });
+  server.stderr.on("data", (c) => {
+    serverErr = (serverErr + c).slice(-2000);
+    if (process.env.TOKENS_VERBOSE === "1") process.stderr.write(c);
+  });
   const direct = startDirect(path.join(dir, "demo.gguf"));
   try {
     await Promise.all([waitForServer(port, server, () => serverErr), direct.ready]);
@@ -233,7 +251,8 @@ export async function benchTokens() {
             const c0 = cpuNs(pids[side]);
             const r = await sides[side](v);
             r.cpuMs = (cpuNs(pids[side]) - c0) / 1e6;
-            if (verbose) console.error(`r${round}.${b} ${v.key} ${side}: ${r.ms.toFixed(1)} ms wall, ${r.cpuMs.toFixed(1)} ms cpu, ttft ${r.ttftMs?.toFixed(2)}`);
+            if (verbose)
+              console.error(`r${round}.${b} ${v.key} ${side}: ${r.ms.toFixed(1)} ms wall, ${r.cpuMs.toFixed(1)} ms cpu, ttft ${r.ttftMs?.toFixed(2)}`);
             if (r.tokens !== v.n) throw new Error(`${side} ${v.key}: ${r.tokens} tokens, expected ${v.n}`);
             texts[`${side}:${v.key}`] = r.text;
             block[side].push(r);

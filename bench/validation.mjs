@@ -51,7 +51,10 @@ function runChain(chain, req) {
 export async function benchValidation({ iterations = Number(process.env.ITERATIONS ?? 20000) } = {}) {
   const validator = createRequestValidator(new Set(["createChatCompletion", "createCompletion", "createEmbedding", "listModels", "retrieveModel"]));
   const chain = await validator.chain();
-  const rejected = await runChain(chain, fakeRequest({ ...structuredClone(typicalChat), temperature: "hot" })).then(() => false, () => true);
+  const rejected = await runChain(chain, fakeRequest({ ...structuredClone(typicalChat), temperature: "hot" })).then(
+    () => false,
+    () => true,
+  );
   if (!rejected) throw new Error("sanity check failed: the validator accepted temperature: 'hot'");
   const checked = fakeRequest(structuredClone(typicalChat));
   await runChain(chain, checked);

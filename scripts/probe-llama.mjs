@@ -20,7 +20,9 @@ const tStart = performance.now();
 
 const results = [];
 let failures = 0;
-function log(...args) { console.log(...args); }
+function log(...args) {
+  console.log(...args);
+}
 function show(label, value) {
   const text = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? String(v) : v));
   log(`  ${label}: ${text && text.length > 600 ? text.slice(0, 600) + "…" : text}`);
@@ -32,8 +34,12 @@ function check(label, ok, extra) {
 async function section(title, fn) {
   log(`\n=== ${title}`);
   const t0 = performance.now();
-  try { await fn(); }
-  catch (err) { failures++; log(`  [FAIL] threw: ${err?.stack ?? err}`); }
+  try {
+    await fn();
+  } catch (err) {
+    failures++;
+    log(`  [FAIL] threw: ${err?.stack ?? err}`);
+  }
   const ms = Math.round(performance.now() - t0);
   results.push({ title, ms });
   log(`  (${ms} ms)`);
@@ -62,18 +68,21 @@ await section("0. write the demo model (from dist/: run `npm run build` first)",
     fs.mkdirSync(path.join(fake, "dist", "core"));
     fs.copyFileSync(path.join(root, "dist/core/paths.js"), path.join(fake, "dist", "core", "paths.js"));
     const fakeDemo = await import(pathToFileURL(path.join(modDir, "demo-model.js")).href);
-    check("demoModelPath() = <nearest dir with package.json>/config/models/demo.gguf", fakeDemo.demoModelPath() === path.join(fake, "config", "models", "demo.gguf"), fakeDemo.demoModelPath());
-  } finally { fs.rmSync(fake, { recursive: true, force: true }); }
+    check(
+      "demoModelPath() = <nearest dir with package.json>/config/models/demo.gguf",
+      fakeDemo.demoModelPath() === path.join(fake, "config", "models", "demo.gguf"),
+      fakeDemo.demoModelPath(),
+    );
+  } finally {
+    fs.rmSync(fake, { recursive: true, force: true });
+  }
 });
 
 // ---------------------------------------------------------------- 1. load
 const tImport = performance.now();
 const nlc = await import("node-llama-cpp");
 const importMs = Math.round(performance.now() - tImport);
-const {
-  getLlama, LlamaLogLevel, LlamaChat, LlamaCompletion, JinjaTemplateChatWrapper, resolveChatWrapper,
-  TokenBias, LlamaText, readGgufFileInfo,
-} = nlc;
+const { getLlama, LlamaLogLevel, LlamaChat, LlamaCompletion, JinjaTemplateChatWrapper, resolveChatWrapper, TokenBias, LlamaText, readGgufFileInfo } = nlc;
 
 let llama, model;
 await section("1. getLlama + loadModel", async () => {
@@ -93,7 +102,15 @@ await section("1. getLlama + loadModel", async () => {
   show("embeddingVectorSize", model.embeddingVectorSize);
   show("trainContextSize", model.trainContextSize);
   show("vocabularyType", model.vocabularyType);
-  show("tokens", { bos: model.tokens.bos, eos: model.tokens.eos, eot: model.tokens.eot, bosString: model.tokens.bosString, eosString: model.tokens.eosString, nl: model.tokens.nl, shouldPrependBosToken: model.tokens.shouldPrependBosToken });
+  show("tokens", {
+    bos: model.tokens.bos,
+    eos: model.tokens.eos,
+    eot: model.tokens.eot,
+    bosString: model.tokens.bosString,
+    eosString: model.tokens.eosString,
+    nl: model.tokens.nl,
+    shouldPrependBosToken: model.tokens.shouldPrependBosToken,
+  });
   show("typeDescription / size / warnings", [model.typeDescription, model.size, model.getWarnings()]);
   check("model loads with embedding 64 / ctx 2048", model.embeddingVectorSize === 64 && model.trainContextSize === 2048);
 });
@@ -119,7 +136,11 @@ await section("2. tokenize / detokenize", async () => {
   show('tokenize("<tool_call>") (user-defined token, matched even without specialTokens)', model.tokenize("<tool_call>"));
   show("detokenize([eos]) / detokenize([eos], true)", [model.detokenize([model.tokens.eos]), model.detokenize([model.tokens.eos], true)]);
   show('detokenize first byte of "😀" alone', model.detokenize(model.tokenize("😀").slice(0, 1)));
-  show("isEogToken(im_end), isEogToken(endoftext), isSpecialToken(im_end)", [model.isEogToken(special[0]), model.isEogToken(model.tokens.bos), model.isSpecialToken(special[0])]);
+  show("isEogToken(im_end), isEogToken(endoftext), isSpecialToken(im_end)", [
+    model.isEogToken(special[0]),
+    model.isEogToken(model.tokens.bos),
+    model.isSpecialToken(special[0]),
+  ]);
   show('tokenize("") length', model.tokenize("").length);
 });
 
@@ -136,11 +157,19 @@ await section("3. LlamaChat.generateResponse", async () => {
   const chat = new LlamaChat({ contextSequence: seqA }); // chatWrapper: "auto" -> resolveChatWrapper(model)
   show("chat.chatWrapper.wrapperName", chat.chatWrapper.wrapperName);
 
-  let chunks = 0, onTokenCount = 0;
+  let chunks = 0,
+    onTokenCount = 0;
   const meterBefore = seqA.tokenMeter.getState();
   const r = await chat.generateResponse(history, {
-    maxTokens: 24, temperature: 0, repeatPenalty: false,
-    onTextChunk: () => { chunks++; }, onToken: (t) => { onTokenCount += t.length; },
+    maxTokens: 24,
+    temperature: 0,
+    repeatPenalty: false,
+    onTextChunk: () => {
+      chunks++;
+    },
+    onToken: (t) => {
+      onTokenCount += t.length;
+    },
   });
   const used = seqA.tokenMeter.diff(meterBefore);
   show("result keys", Object.keys(r));
@@ -170,13 +199,25 @@ await section("3. LlamaChat.generateResponse", async () => {
   const cut = await chat.generateResponse(history, { maxTokens: 24, temperature: 0, repeatPenalty: false, customStopTriggers: [trigger] });
   show("customStopTriggers", [trigger]);
   show("stop result", { response: cut.response, metadata: cut.metadata });
-  check("stopReason customStopTrigger and trigger cut from text", cut.metadata.stopReason === "customStopTrigger" && r.response.startsWith(cut.response) && !cut.response.includes(trigger), { expectedPrefix: r.response.slice(0, r.response.indexOf(trigger)) });
+  check(
+    "stopReason customStopTrigger and trigger cut from text",
+    cut.metadata.stopReason === "customStopTrigger" && r.response.startsWith(cut.response) && !cut.response.includes(trigger),
+    { expectedPrefix: r.response.slice(0, r.response.indexOf(trigger)) },
+  );
 
   const bias = new TokenBias(model.tokenizer).set("the", -0.9).set(model.tokenize("x")[0], "never");
   const withOpts = await chat.generateResponse(history, {
-    maxTokens: 12, temperature: 0.7, seed: 7, topK: 20, topP: 0.9, minP: 0.02,
+    maxTokens: 12,
+    temperature: 0.7,
+    seed: 7,
+    topK: 20,
+    topP: 0.9,
+    minP: 0.02,
     repeatPenalty: { lastTokens: 64, penalty: 1.1, frequencyPenalty: 0.2, presencePenalty: 0.2, penalizeNewLine: false },
-    dryRepeatPenalty: { strength: 0.8 }, tokenBias: bias, trimWhitespaceSuffix: false, xtc: { probability: 0.5, threshold: 0.1 },
+    dryRepeatPenalty: { strength: 0.8 },
+    tokenBias: bias,
+    trimWhitespaceSuffix: false,
+    xtc: { probability: 0.5, threshold: 0.1 },
   });
   check("all sampling options accepted", typeof withOpts.response === "string", withOpts.metadata);
   const eosNever = new TokenBias(model.tokenizer).set(model.tokens.eos, "never");
@@ -192,7 +233,13 @@ await section("4. abort via AbortSignal", async () => {
   let n = 0;
   const reason = new Error("client disconnected");
   try {
-    await chat.generateResponse(history, { maxTokens: 200, signal: ac.signal, onTextChunk: () => { if (++n === 5) ac.abort(reason); } });
+    await chat.generateResponse(history, {
+      maxTokens: 200,
+      signal: ac.signal,
+      onTextChunk: () => {
+        if (++n === 5) ac.abort(reason);
+      },
+    });
     check("abort throws", false);
   } catch (err) {
     check("abort throws signal.reason itself", err === reason, { name: err?.name, message: err?.message });
@@ -200,20 +247,43 @@ await section("4. abort via AbortSignal", async () => {
   const ac2 = new AbortController();
   let m = 0;
   try {
-    await chat.generateResponse(history, { maxTokens: 200, signal: ac2.signal, onTextChunk: () => { if (++m === 5) ac2.abort(); } });
-  } catch (err) { show("abort() without a reason throws", { name: err?.name, message: err?.message, ctor: err?.constructor?.name }); }
+    await chat.generateResponse(history, {
+      maxTokens: 200,
+      signal: ac2.signal,
+      onTextChunk: () => {
+        if (++m === 5) ac2.abort();
+      },
+    });
+  } catch (err) {
+    show("abort() without a reason throws", { name: err?.name, message: err?.message, ctor: err?.constructor?.name });
+  }
 
   const ac3 = new AbortController();
-  let k = 0, streamed = "";
+  let k = 0,
+    streamed = "";
   const partial = await chat.generateResponse(history, {
-    maxTokens: 200, signal: ac3.signal, stopOnAbortSignal: true,
-    onTextChunk: (t) => { streamed += t; if (++k === 5) ac3.abort(); },
+    maxTokens: 200,
+    signal: ac3.signal,
+    stopOnAbortSignal: true,
+    onTextChunk: (t) => {
+      streamed += t;
+      if (++k === 5) ac3.abort();
+    },
   });
-  check("stopOnAbortSignal:true returns the partial response with stopReason 'abort'", partial.metadata.stopReason === "abort", { response: partial.response, streamedEqual: partial.response === streamed, metadata: partial.metadata });
+  check("stopOnAbortSignal:true returns the partial response with stopReason 'abort'", partial.metadata.stopReason === "abort", {
+    response: partial.response,
+    streamedEqual: partial.response === streamed,
+    metadata: partial.metadata,
+  });
 
-  const ac4 = new AbortController(); ac4.abort();
-  try { await chat.generateResponse(history, { maxTokens: 10, signal: ac4.signal, stopOnAbortSignal: true }); show("pre-aborted signal + stopOnAbortSignal", "returned"); }
-  catch (err) { show("pre-aborted signal (+stopOnAbortSignal) throws", { name: err?.name, message: err?.message }); }
+  const ac4 = new AbortController();
+  ac4.abort();
+  try {
+    await chat.generateResponse(history, { maxTokens: 10, signal: ac4.signal, stopOnAbortSignal: true });
+    show("pre-aborted signal + stopOnAbortSignal", "returned");
+  } catch (err) {
+    show("pre-aborted signal (+stopOnAbortSignal) throws", { name: err?.name, message: err?.message });
+  }
 
   const after = await chat.generateResponse(history, { maxTokens: 8, temperature: 0 });
   check("same sequence usable after abort", after.response.length > 0 || after.metadata.stopReason === "eogToken", after.metadata);
@@ -245,16 +315,30 @@ await section("5. grammars", async () => {
   show("json-schema response", r.response);
   show("metadata", r.metadata);
   let parsed;
-  try { parsed = grammar.parse(r.response); } catch (err) { show("parse error", err.message); }
+  try {
+    parsed = grammar.parse(r.response);
+  } catch (err) {
+    show("parse error", err.message);
+  }
   check("createGrammarForJsonSchema output parses (grammar.parse)", parsed != null && typeof parsed.city === "string", parsed);
 
   const r2 = await chat.generateResponse(history, { grammar, maxTokens: 80, temperature: 0.9, seed: 3 });
-  let p2; try { p2 = grammar.parse(r2.response); } catch { /* reported below */ }
+  let p2;
+  try {
+    p2 = grammar.parse(r2.response);
+  } catch {
+    /* reported below */
+  }
   check("sampled (temperature 0.9) output parses too", p2 != null, r2.response);
 
   const json = await llama.getGrammarFor("json");
   const r3 = await chat.generateResponse(history, { grammar: json, maxTokens: 120, temperature: 0 });
-  let p3, e3; try { p3 = JSON.parse(r3.response); } catch (err) { e3 = err.message; }
+  let p3, e3;
+  try {
+    p3 = JSON.parse(r3.response);
+  } catch (err) {
+    e3 = err.message;
+  }
   show('getGrammarFor("json") response', r3.response);
   // informational: a random model under the generic JSON grammar may nest/ramble past maxTokens
   show('getGrammarFor("json"): parses / stopReason / error', [p3 !== undefined, r3.metadata.stopReason, e3 ?? null]);
@@ -278,7 +362,10 @@ const functions = {
 };
 await section("6. function calling", async () => {
   const chat = new LlamaChat({ contextSequence: seqA });
-  const userAsk = [{ type: "system", text: "You are a weather bot." }, { type: "user", text: "What is the weather in Paris?" }];
+  const userAsk = [
+    { type: "system", text: "You are a weather bot." },
+    { type: "user", text: "What is the weather in Paris?" },
+  ];
   const natural = await chat.generateResponse(userAsk, { functions, maxTokens: 16, temperature: 0 });
   show("spontaneous: functionCalls / stopReason", [natural.functionCalls ?? null, natural.metadata.stopReason]);
 
@@ -297,37 +384,72 @@ await section("6. function calling", async () => {
   let paramsChunks = "";
   const seen = [];
   const forced = await chat.generateResponse(userAsk, {
-    functions, maxTokens: 80, temperature: 0, tokenBias: forcePrefix, maxParallelFunctionCalls: 1,
+    functions,
+    maxTokens: 80,
+    temperature: 0,
+    tokenBias: forcePrefix,
+    maxParallelFunctionCalls: 1,
     onFunctionCall: (fc) => seen.push(fc.functionName),
-    onFunctionCallParamsChunk: (c) => { paramsChunks += c.paramsChunk; },
+    onFunctionCallParamsChunk: (c) => {
+      paramsChunks += c.paramsChunk;
+    },
   });
   show("forced: response text", forced.response);
   show("forced: functionCalls", forced.functionCalls);
   show("forced: metadata", forced.metadata);
   show("forced: onFunctionCall names / params chunks", [seen, paramsChunks]);
   show("forced: cleanHistory.at(-1)", forced.lastEvaluation.cleanHistory.at(-1));
-  check("forced call -> stopReason functionCalls with schema-valid params", forced.metadata.stopReason === "functionCalls" && forced.functionCalls?.[0]?.functionName === "get_weather" && typeof forced.functionCalls[0].params?.city === "string");
+  check(
+    "forced call -> stopReason functionCalls with schema-valid params",
+    forced.metadata.stopReason === "functionCalls" &&
+      forced.functionCalls?.[0]?.functionName === "get_weather" &&
+      typeof forced.functionCalls[0].params?.city === "string",
+  );
 
   // Feed the result back: a functionCall item with a result inside a model response, then generate again.
   const call = forced.functionCalls?.[0] ?? { functionName: "get_weather", params: { city: "Paris", unit: "celsius" }, raw: undefined };
   const withResult = [
     ...userAsk,
-    { type: "model", response: [{ type: "functionCall", name: call.functionName, description: functions.get_weather.description, params: call.params, result: { temperature: 21, unit: "celsius" }, rawCall: call.raw, startsNewChunk: true }] },
+    {
+      type: "model",
+      response: [
+        {
+          type: "functionCall",
+          name: call.functionName,
+          description: functions.get_weather.description,
+          params: call.params,
+          result: { temperature: 21, unit: "celsius" },
+          rawCall: call.raw,
+          startsNewChunk: true,
+        },
+      ],
+    },
   ];
   const rendered = chat.chatWrapper.generateContextState({ chatHistory: withResult, availableFunctions: functions }).contextText;
   show("rendered history tail (how call + result are written)", rendered.toString().slice(-260));
   const follow = await chat.generateResponse(withResult, { functions, maxTokens: 16, temperature: 0 });
   show("after function result: response / stopReason", [follow.response, follow.metadata.stopReason]);
   show("after function result: cleanHistory.at(-1).response", follow.lastEvaluation.cleanHistory.at(-1).response);
-  check("history with a functionCall+result continues generation (text appended to the same model item)", typeof follow.response === "string" && follow.metadata.stopReason !== "abort");
+  check(
+    "history with a functionCall+result continues generation (text appended to the same model item)",
+    typeof follow.response === "string" && follow.metadata.stopReason !== "abort",
+  );
 
   // Alternative when not using `functions`: JSON-schema grammar for the args, then a synthetic functionCall item (no rawCall).
   const argsGrammar = await llama.createGrammarForJsonSchema(functions.get_weather.params);
   const args = await chat.generateResponse(userAsk, { grammar: argsGrammar, maxTokens: 60, temperature: 0 });
-  let parsedArgs; try { parsedArgs = argsGrammar.parse(args.response); } catch (err) { show("args parse error", err.message); }
+  let parsedArgs;
+  try {
+    parsedArgs = argsGrammar.parse(args.response);
+  } catch (err) {
+    show("args parse error", err.message);
+  }
   const synthetic = [...userAsk, { type: "model", response: [{ type: "functionCall", name: "get_weather", params: parsedArgs, result: "21 C" }] }];
   const follow2 = await chat.generateResponse(synthetic, { functions, maxTokens: 8, temperature: 0 });
-  check("grammar-generated args + synthetic functionCall item (no rawCall) works", parsedArgs != null && typeof follow2.response === "string", { args: parsedArgs, follow: follow2.response });
+  check("grammar-generated args + synthetic functionCall item (no rawCall) works", parsedArgs != null && typeof follow2.response === "string", {
+    args: parsedArgs,
+    follow: follow2.response,
+  });
 
   // Raw-call form only: string results / results without `functions` passed
   const follow3 = await chat.generateResponse(synthetic, { maxTokens: 8, temperature: 0 });
@@ -345,20 +467,38 @@ await section("7. embeddings", async () => {
   const norm = Math.sqrt(e1.vector.reduce((s, v) => s + v * v, 0));
   show("vector length / L2 norm / first values", [e1.vector.length, norm, e1.vector.slice(0, 4)]);
   check("getEmbeddingFor(text) works, finite", e1.vector.length === model.embeddingVectorSize && finite);
-  check("getEmbeddingFor(Token[]) gives the same vector", e1.vector.every((v, i) => Math.abs(v - e2.vector[i]) < 1e-6));
+  check(
+    "getEmbeddingFor(Token[]) gives the same vector",
+    e1.vector.every((v, i) => Math.abs(v - e2.vector[i]) < 1e-6),
+  );
   show("cosine(hello, cats) / cosine(hello, hello)", [e1.calculateCosineSimilarity(e3), e1.calculateCosineSimilarity(e2)]);
   show("calculateInputLength('Hello world')", ectx.calculateInputLength("Hello world"));
-  try { await ectx.getEmbeddingFor("word ".repeat(400)); show("over-long input", "no error"); }
-  catch (err) { show("over-long input (> contextSize) throws", err.message); }
+  try {
+    await ectx.getEmbeddingFor("word ".repeat(400));
+    show("over-long input", "no error");
+  } catch (err) {
+    show("over-long input (> contextSize) throws", err.message);
+  }
   await ectx.dispose();
 });
 
 // ---------------------------------------------------------------- 8. multiple sequences, wrappers
 await section("8. context with 2 sequences, chat wrappers", async () => {
-  show("context", { contextSize: ctx.contextSize, batchSize: ctx.batchSize, totalSequences: ctx.totalSequences, sequencesLeft: ctx.sequencesLeft, currentThreads: ctx.currentThreads, idealThreads: ctx.idealThreads });
+  show("context", {
+    contextSize: ctx.contextSize,
+    batchSize: ctx.batchSize,
+    totalSequences: ctx.totalSequences,
+    sequencesLeft: ctx.sequencesLeft,
+    currentThreads: ctx.currentThreads,
+    idealThreads: ctx.idealThreads,
+  });
   const seqB = ctx.getSequence();
-  try { ctx.getSequence(); check("third getSequence() throws", false); }
-  catch (err) { check("third getSequence() throws", true, err.message); }
+  try {
+    ctx.getSequence();
+    check("third getSequence() throws", false);
+  } catch (err) {
+    check("third getSequence() throws", true, err.message);
+  }
   const chatA = new LlamaChat({ contextSequence: seqA });
   const chatB = new LlamaChat({ contextSequence: seqB });
   const h2 = [{ type: "user", text: "Count to ten." }];
@@ -369,7 +509,8 @@ await section("8. context with 2 sequences, chat wrappers", async () => {
   ]);
   const parallelMs = performance.now() - t0;
   t0 = performance.now();
-  await seqA.clearHistory(); await seqB.clearHistory();
+  await seqA.clearHistory();
+  await seqB.clearHistory();
   const sa = await chatA.generateResponse(history, { maxTokens: 32, temperature: 0 });
   const sb = await chatB.generateResponse(h2, { maxTokens: 32, temperature: 0 });
   const serialMs = performance.now() - t0;
@@ -388,17 +529,26 @@ await section("8. context with 2 sequences, chat wrappers", async () => {
   show("resolveChatWrapper(model, {type:'chatML'})", resolveChatWrapper(model, { type: "chatML" }).wrapperName);
   show("resolveChatWrapper(model, {noJinja:true})", resolveChatWrapper(model, { noJinja: true }).wrapperName);
   const custom = new JinjaTemplateChatWrapper({
-    template: "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
+    template:
+      "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
   });
-  show("custom JinjaTemplateChatWrapper: usingJinjaFunctionCallTemplate / call prefix", [custom.usingJinjaFunctionCallTemplate, LlamaText(custom.settings.functions.call.prefix).toString()]);
+  show("custom JinjaTemplateChatWrapper: usingJinjaFunctionCallTemplate / call prefix", [
+    custom.usingJinjaFunctionCallTemplate,
+    LlamaText(custom.settings.functions.call.prefix).toString(),
+  ]);
   const chatC = new LlamaChat({ contextSequence: seqA, chatWrapper: custom });
   const state = custom.generateContextState({ chatHistory: [...history, { type: "model", response: [] }] });
   show("custom template rendering", state.contextText.toString());
   const rc = await chatC.generateResponse(history, { maxTokens: 8, temperature: 0 });
   check("LlamaChat with custom JinjaTemplateChatWrapper generates", typeof rc.response === "string", rc.metadata);
-  try { new JinjaTemplateChatWrapper({ template: "{% for m in messages %}{{ m.content " }); show("broken template", "accepted?!"); }
-  catch (err) { show("broken Jinja template throws at construction", err.message.slice(0, 120)); }
-  chatA.dispose(); chatC.dispose();
+  try {
+    new JinjaTemplateChatWrapper({ template: "{% for m in messages %}{{ m.content " });
+    show("broken template", "accepted?!");
+  } catch (err) {
+    show("broken Jinja template throws at construction", err.message.slice(0, 120));
+  }
+  chatA.dispose();
+  chatC.dispose();
 });
 
 // ---------------------------------------------------------------- 9. prompt token counting, LlamaCompletion
@@ -407,26 +557,40 @@ await section("9. prompt token counting, context overflow, LlamaCompletion", asy
   const chat = new LlamaChat({ contextSequence: seqA });
   const wrapper = chat.chatWrapper;
   const counted = wrapper.generateContextState({ chatHistory: [...history, { type: "model", response: [] }] }).contextText.tokenize(model.tokenizer);
-  const countedFn = wrapper.generateContextState({ chatHistory: [...history, { type: "model", response: [] }], availableFunctions: functions }).contextText.tokenize(model.tokenizer);
+  const countedFn = wrapper
+    .generateContextState({ chatHistory: [...history, { type: "model", response: [] }], availableFunctions: functions })
+    .contextText.tokenize(model.tokenizer);
   const before = seqA.tokenMeter.getState();
   await chat.generateResponse(history, { maxTokens: 1, temperature: 0 });
   const used = seqA.tokenMeter.diff(before);
   show("counted prompt tokens (no tools / with tools)", [counted.length, countedFn.length]);
   show("tokenMeter diff after maxTokens:1 (input = prompt-1; the last prompt token is metered as output)", used);
   const sameTokens = counted.every((t, i) => seqA.contextTokens[i] === t) && seqA.contextTokens.length === counted.length; // the 1 sampled token is not evaluated yet
-  check("generateContextState({chatHistory:[...h,{type:'model',response:[]}]}).contextText.tokenize() == the evaluated prompt", sameTokens, { contextTokens: seqA.contextTokens.length });
+  check("generateContextState({chatHistory:[...h,{type:'model',response:[]}]}).contextText.tokenize() == the evaluated prompt", sameTokens, {
+    contextTokens: seqA.contextTokens.length,
+  });
 
   // what happens when the prompt does not fit? (LlamaChat silently context-shifts / truncates instead of failing)
   const small = await model.createContext({ contextSize: 256, sequences: 1, threads: 1 });
   const sseq = small.getSequence();
   const schat = new LlamaChat({ contextSequence: sseq });
-  const long = [{ type: "system", text: "System prompt that must survive." }, { type: "user", text: "one two three four five six seven eight nine ten ".repeat(40) }];
+  const long = [
+    { type: "system", text: "System prompt that must survive." },
+    { type: "user", text: "one two three four five six seven eight nine ten ".repeat(40) },
+  ];
   const longCount = wrapper.generateContextState({ chatHistory: [...long, { type: "model", response: [] }] }).contextText.tokenize(model.tokenizer).length;
   try {
     const r = await withTimeout(schat.generateResponse(long, { maxTokens: 8, temperature: 0 }), 20000, "overflow");
-    show(`prompt of ${longCount} tokens in a ${small.contextSize}-token context`, { returned: true, stopReason: r.metadata.stopReason, contextWindowItems: r.lastEvaluation.contextWindow.map((i) => i.type + ":" + (i.text ?? "").length) });
-  } catch (err) { show(`prompt of ${longCount} tokens in a ${small.contextSize}-token context throws`, err.message); }
-  schat.dispose(); await small.dispose();
+    show(`prompt of ${longCount} tokens in a ${small.contextSize}-token context`, {
+      returned: true,
+      stopReason: r.metadata.stopReason,
+      contextWindowItems: r.lastEvaluation.contextWindow.map((i) => i.type + ":" + (i.text ?? "").length),
+    });
+  } catch (err) {
+    show(`prompt of ${longCount} tokens in a ${small.contextSize}-token context throws`, err.message);
+  }
+  schat.dispose();
+  await small.dispose();
 
   // LlamaCompletion
   await seqA.clearHistory();
@@ -440,7 +604,10 @@ await section("9. prompt token counting, context overflow, LlamaCompletion", asy
   const trig = c.response.slice(3, 5).trim() ? c.response.slice(3, 5) : c.response.slice(1, 3);
   const c2 = await completion.generateCompletionWithMeta(prompt, { maxTokens: 16, temperature: 0, customStopTriggers: [trig] });
   show("completion with customStopTriggers", [trig, c2]);
-  check("LlamaCompletion customStopTrigger reported and cut", c2.metadata.stopReason === "customStopTrigger" && c.response.startsWith(c2.response) && !c2.response.includes(trig));
+  check(
+    "LlamaCompletion customStopTrigger reported and cut",
+    c2.metadata.stopReason === "customStopTrigger" && c.response.startsWith(c2.response) && !c2.response.includes(trig),
+  );
   const plain = await completion.generateCompletion(prompt, { maxTokens: 4, temperature: 0 });
   show("generateCompletion -> string", plain);
   completion.dispose();
@@ -455,7 +622,15 @@ await section("10. speed (200 tokens, EOS suppressed)", async () => {
   show("EOG tokens suppressed", [...noEos._biases.keys()]);
   let n = 0;
   const t0 = performance.now();
-  const r = await completion.generateCompletionWithMeta("The", { maxTokens: 200, temperature: 0.8, seed: 1, tokenBias: noEos, onToken: (t) => { n += t.length; } });
+  const r = await completion.generateCompletionWithMeta("The", {
+    maxTokens: 200,
+    temperature: 0.8,
+    seed: 1,
+    tokenBias: noEos,
+    onToken: (t) => {
+      n += t.length;
+    },
+  });
   const ms = performance.now() - t0;
   show("tokens / ms / tokens per second", [n, Math.round(ms), Math.round((n / ms) * 1000)]);
   check("200 tokens generated with EOS suppressed", n === 200 && r.metadata.stopReason === "maxTokens", r.metadata);
@@ -465,7 +640,15 @@ await section("10. speed (200 tokens, EOS suppressed)", async () => {
   const chat = new LlamaChat({ contextSequence: seqA });
   let m = 0;
   const t1 = performance.now();
-  const rc = await chat.generateResponse(history, { maxTokens: 200, temperature: 0.8, seed: 1, tokenBias: noEos, onToken: (t) => { m += t.length; } });
+  const rc = await chat.generateResponse(history, {
+    maxTokens: 200,
+    temperature: 0.8,
+    seed: 1,
+    tokenBias: noEos,
+    onToken: (t) => {
+      m += t.length;
+    },
+  });
   const ms2 = performance.now() - t1;
   show("LlamaChat: tokens / ms / tokens per second / stopReason", [m, Math.round(ms2), Math.round((m / ms2) * 1000), rc.metadata.stopReason]);
 
@@ -475,10 +658,27 @@ await section("10. speed (200 tokens, EOS suppressed)", async () => {
     const comp2 = new LlamaCompletion({ contextSequence: s2 });
     let k = 0;
     const t3 = performance.now();
-    await withTimeout(comp2.generateCompletionWithMeta("The", { maxTokens: 20, temperature: 0.8, seed: 1, tokenBias: noEos, onToken: (t) => { k += t.length; } }), 30000, "threads " + threads);
+    await withTimeout(
+      comp2.generateCompletionWithMeta("The", {
+        maxTokens: 20,
+        temperature: 0.8,
+        seed: 1,
+        tokenBias: noEos,
+        onToken: (t) => {
+          k += t.length;
+        },
+      }),
+      30000,
+      "threads " + threads,
+    );
     const ms4 = performance.now() - t3;
-    show(`threads ${threads} (context.currentThreads ${c2.currentThreads}): tokens / ms / tokens per second`, [k, Math.round(ms4), Math.round((k / ms4) * 1000)]);
-    comp2.dispose(); await c2.dispose();
+    show(`threads ${threads} (context.currentThreads ${c2.currentThreads}): tokens / ms / tokens per second`, [
+      k,
+      Math.round(ms4),
+      Math.round((k / ms4) * 1000),
+    ]);
+    comp2.dispose();
+    await c2.dispose();
   }
 
   const promptText = "the quick brown fox jumps over the lazy dog ".repeat(50);

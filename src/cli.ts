@@ -86,10 +86,7 @@ export function buildCli(): Command {
     .option("--port <port>", "port to listen on (env PORT)")
     .option("--config <dir>", "registration directory (env UNDERSTUDY_CONFIG, default ./config)")
     .action(serve);
-  program
-    .command("validate-config [dir]")
-    .description("check every file of a config directory; exit 1 listing every problem")
-    .action(validateConfig);
+  program.command("validate-config [dir]").description("check every file of a config directory; exit 1 listing every problem").action(validateConfig);
   program
     .command("models")
     .description("the model catalogue")

@@ -12,7 +12,11 @@ let upstream: FakeUpstream;
 let server: TestServer;
 
 const upstreamRegistration = (model: string, extra: Record<string, unknown> = {}) =>
-  yaml.dump({ registration: { model, allow_debug: true }, local_settings: { backend: "openai-compatible", provider: "up", upstream_model: `${model}-upstream` }, ...extra });
+  yaml.dump({
+    registration: { model, allow_debug: true },
+    local_settings: { backend: "openai-compatible", provider: "up", upstream_model: `${model}-upstream` },
+    ...extra,
+  });
 
 beforeAll(async () => {
   upstream = await startFakeUpstream();

@@ -55,13 +55,17 @@ describe("registration files", () => {
 
   it("reports a duplicate model name or alias across files", () => {
     const problems = problemsOf(dirWith({ "a.yaml": reg("a"), "b.yaml": reg("b").replace("model: b\n", "model: b\n  aliases: [a]\n") }));
-    expect(problems).toEqual([expect.stringMatching(/^b\.yaml:3: registration\.aliases: duplicate model name or alias 'a' \(already used by 'a' in a\.yaml\)/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/^b\.yaml:3: registration\.aliases: duplicate model name or alias 'a' \(already used by 'a' in a\.yaml\)/),
+    ]);
   });
 
   it("reports a model path that escapes the model roots", () => {
     const outside = tempDir();
     fs.writeFileSync(path.join(outside, "x.gguf"), "GGUF");
-    const problems = problemsOf(dirWith({ "a.yaml": `registration:\n  model: a\nlocal_settings:\n  backend: llama-cpp\n  model: ${path.join(outside, "x.gguf")}\n` }));
+    const problems = problemsOf(
+      dirWith({ "a.yaml": `registration:\n  model: a\nlocal_settings:\n  backend: llama-cpp\n  model: ${path.join(outside, "x.gguf")}\n` }),
+    );
     expect(problems).toEqual([expect.stringMatching(/^a\.yaml:5: local_settings\.model: path .* is outside the allowed model roots/)]);
     const escaping = problemsOf(dirWith({ "a.yaml": reg("a").replace("models/a.gguf", "../../etc/passwd") }));
     expect(escaping[0]).toMatch(/outside the allowed model roots/);
@@ -72,7 +76,9 @@ describe("registration files", () => {
     fs.writeFileSync(path.join(models, "x.gguf"), "GGUF");
     process.env.UNDERSTUDY_MODELS = models;
     try {
-      expect(problemsOf(dirWith({ "a.yaml": `registration:\n  model: a\nlocal_settings:\n  backend: llama-cpp\n  model: ${path.join(models, "x.gguf")}\n` }))).toEqual([]);
+      expect(
+        problemsOf(dirWith({ "a.yaml": `registration:\n  model: a\nlocal_settings:\n  backend: llama-cpp\n  model: ${path.join(models, "x.gguf")}\n` })),
+      ).toEqual([]);
     } finally {
       delete process.env.UNDERSTUDY_MODELS;
     }
@@ -84,9 +90,7 @@ describe("registration files", () => {
   });
 
   it("validates request defaults against the extended spec's request schema", () => {
-    const problems = problemsOf(
-      dirWith({ "a.yaml": reg("a", "request_defaults:\n  temperature: hot\n  x-localai-extensions:\n    top_k: -3\n") }),
-    );
+    const problems = problemsOf(dirWith({ "a.yaml": reg("a", "request_defaults:\n  temperature: hot\n  x-localai-extensions:\n    top_k: -3\n") }));
     expect(problems).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^a\.yaml:7: request_defaults\.temperature: must be number/),
@@ -101,7 +105,9 @@ describe("registration files", () => {
     const a = ok.registrations[0];
     expect(a.defaults.createChatCompletion).toEqual({ temperature: 0.2 });
     expect(a.defaults.createEmbedding).toEqual({ encoding_format: "base64" });
-    expect(problemsOf(dirWith({ "a.yaml": reg("a", "request_overrides:\n  tempature: 1\n") }))[0]).toMatch(/request_overrides\.tempature: 'tempature' is not a request field/);
+    expect(problemsOf(dirWith({ "a.yaml": reg("a", "request_overrides:\n  tempature: 1\n") }))[0]).toMatch(
+      /request_overrides\.tempature: 'tempature' is not a request field/,
+    );
   });
 
   it("rejects __proto__, constructor and prototype keys in a file", () => {
@@ -113,7 +119,10 @@ describe("registration files", () => {
       dirWith({ "a.yaml": reg("a"), "providers.yaml": "- id: gpu\n  type: nope\n  endpoints: []\n", "defaults.yaml": "chat: nobody\n" }),
     );
     expect(problems).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^providers\.yaml:2: \[0\]\.type|^providers\.yaml:\d+: .*type/), expect.stringMatching(/^defaults\.yaml:1: chat: 'nobody' is not a registered model/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^providers\.yaml:2: \[0\]\.type|^providers\.yaml:\d+: .*type/),
+        expect.stringMatching(/^defaults\.yaml:1: chat: 'nobody' is not a registered model/),
+      ]),
     );
   });
 });
@@ -155,11 +164,16 @@ describe("bounded loading (issue 9)", () => {
   it("refuses an alias bomb in milliseconds, naming its line and the limit", () => {
     const names = "abcdefghi";
     let bomb = `a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9]\n`;
-    for (let i = 1; i < names.length; i++) bomb += `${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(", ")}]\n`;
+    for (let i = 1; i < names.length; i++)
+      bomb += `${names[i]}: &${names[i]} [${Array(9)
+        .fill(`*${names[i - 1]}`)
+        .join(", ")}]\n`;
     const started = Date.now();
     const problems = problemsOf(dirWith({ "bomb.yaml": bomb }));
     expect(Date.now() - started).toBeLessThan(2000);
-    expect(problems).toEqual([expect.stringMatching(/^bomb\.yaml:6: f: with its aliases expanded, the file has more than the limit of 100000 nodes \(UNDERSTUDY_CONFIG_MAX_NODES\)$/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/^bomb\.yaml:6: f: with its aliases expanded, the file has more than the limit of 100000 nodes \(UNDERSTUDY_CONFIG_MAX_NODES\)$/),
+    ]);
   });
 
   it("shows paths in problems relative to the config directory", () => {
@@ -167,9 +181,14 @@ describe("bounded loading (issue 9)", () => {
     expect(missing.problems).toEqual([{ file: ".", line: 0, field: "", message: "config directory does not exist" }]);
     const outside = tempDir();
     fs.writeFileSync(path.join(outside, "x.gguf"), "GGUF");
-    const dir = dirWith({ "a.yaml": `registration:\n  model: a\nlocal_settings:\n  backend: llama-cpp\n  model: ${path.join(outside, "x.gguf")}\n`, "b.yaml": reg("b").replace("models/b.gguf", "models/gone.gguf") });
+    const dir = dirWith({
+      "a.yaml": `registration:\n  model: a\nlocal_settings:\n  backend: llama-cpp\n  model: ${path.join(outside, "x.gguf")}\n`,
+      "b.yaml": reg("b").replace("models/b.gguf", "models/gone.gguf"),
+    });
     const text = problemsOf(dir).join("\n");
-    expect(text).toMatch(/a\.yaml:5: local_settings\.model: path '\.\.\/.*x\.gguf' is outside the allowed model roots \(the config directory; set UNDERSTUDY_MODELS/);
+    expect(text).toMatch(
+      /a\.yaml:5: local_settings\.model: path '\.\.\/.*x\.gguf' is outside the allowed model roots \(the config directory; set UNDERSTUDY_MODELS/,
+    );
     expect(text).toMatch(/b\.yaml:5: local_settings\.model: cannot read 'models\/gone\.gguf'/);
     expect(text).not.toContain(dir);
     expect(text).not.toContain(fs.realpathSync(dir));

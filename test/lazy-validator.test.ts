@@ -37,7 +37,10 @@ describe("the first requests a server gets, sent together", () => {
     const server = await startTestServer({ handlers: { ...handlers, modifyAssistant } });
     try {
       const post = (path: string, body: unknown) =>
-        fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+        fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then(async (r) => ({
+          status: r.status,
+          body: (await r.json()) as any,
+        }));
       const badChat = { model: "demo", messages: [{ role: "nobody", content: "hi" }] };
       const answers = await Promise.all([
         post("/v1/chat/completions", badChat),

@@ -63,7 +63,14 @@ describe("chat completions on the demo model through the openai SDK", () => {
   });
 
   it("include_usage streams a last chunk with empty choices and usage", async () => {
-    const stream = await client.chat.completions.create({ model: "demo", messages: user("hi"), max_tokens: 6, temperature: 0, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: "demo",
+      messages: user("hi"),
+      max_tokens: 6,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const chunks = [];
     for await (const chunk of stream) chunks.push(chunk);
     const last = chunks.at(-1)!;
@@ -111,9 +118,25 @@ describe("chat completions on the demo model through the openai SDK", () => {
   });
 
   it("completes a tool-call round trip", async () => {
-    const tools = [{ type: "function" as const, function: { name: "get_weather", description: "Weather for a city", parameters: { type: "object", properties: { city: { type: "string", maxLength: 10 } }, required: ["city"] } } }];
+    const tools = [
+      {
+        type: "function" as const,
+        function: {
+          name: "get_weather",
+          description: "Weather for a city",
+          parameters: { type: "object", properties: { city: { type: "string", maxLength: 10 } }, required: ["city"] },
+        },
+      },
+    ];
     const messages: OpenAI.ChatCompletionMessageParam[] = user("What is the weather in Paris?");
-    const first = await client.chat.completions.create({ model: "demo", messages, tools, tool_choice: { type: "function", function: { name: "get_weather" } }, parallel_tool_calls: false, max_tokens: 80 });
+    const first = await client.chat.completions.create({
+      model: "demo",
+      messages,
+      tools,
+      tool_choice: { type: "function", function: { name: "get_weather" } },
+      parallel_tool_calls: false,
+      max_tokens: 80,
+    });
     expect(first.choices[0].finish_reason).toBe("tool_calls");
     const call = first.choices[0].message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
     expect(call.id).toMatch(/^call_/);
@@ -128,8 +151,21 @@ describe("chat completions on the demo model through the openai SDK", () => {
   });
 
   it("streams tool calls as delta.tool_calls fragments", async () => {
-    const tools = [{ type: "function" as const, function: { name: "lookup", parameters: { type: "object", properties: { q: { type: "string", maxLength: 8 } }, required: ["q"] } } }];
-    const stream = await client.chat.completions.create({ model: "demo", messages: user("look it up"), tools, tool_choice: "required", parallel_tool_calls: false, max_tokens: 60, stream: true });
+    const tools = [
+      {
+        type: "function" as const,
+        function: { name: "lookup", parameters: { type: "object", properties: { q: { type: "string", maxLength: 8 } }, required: ["q"] } },
+      },
+    ];
+    const stream = await client.chat.completions.create({
+      model: "demo",
+      messages: user("look it up"),
+      tools,
+      tool_choice: "required",
+      parallel_tool_calls: false,
+      max_tokens: 60,
+      stream: true,
+    });
     let id = "";
     let name = "";
     let args = "";
@@ -163,7 +199,11 @@ describe("fields llama-cpp cannot honour are refused, naming the field", () => {
 
   it("rejects an image part with a 400", async () => {
     const err = await client.chat.completions
-      .create({ model: "demo", max_tokens: 2, messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }] }] })
+      .create({
+        model: "demo",
+        max_tokens: 2,
+        messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }] }],
+      })
       .catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect(err.param).toBe("messages[0].content[0]");

@@ -9,7 +9,11 @@ const LONG = { "x-localai-extensions": { ignore_eos: true } };
 
 beforeAll(async () => {
   const dir = await demoConfigDir({
-    "demo.yaml": demoRegistration("demo", "  parallel: 2\n", "request_defaults:\n  temperature: 0.7\n  x-localai-extensions:\n    top_k: 40\n    min_p: 0.05\nrequest_overrides:\n  createCompletion:\n    max_tokens: 3\n"),
+    "demo.yaml": demoRegistration(
+      "demo",
+      "  parallel: 2\n",
+      "request_defaults:\n  temperature: 0.7\n  x-localai-extensions:\n    top_k: 40\n    min_p: 0.05\nrequest_overrides:\n  createCompletion:\n    max_tokens: 3\n",
+    ),
     "narrow.yaml": demoRegistration("narrow", "  parallel: 1\n  queue_limit: 1\n  context_size: 256\n"),
   });
   server = await startTestServer({ configDir: dir });
@@ -19,7 +23,13 @@ afterAll(() => server.close());
 
 describe("the defaults merge, seen through x-localai-debug", () => {
   const debugOf = async (body: Record<string, unknown>) => {
-    const res = await postJson(`${server.url}/v1/chat/completions`, { model: "demo", messages: user("hi"), max_tokens: 1, ...body, "x-localai-extensions": { debug: true, ...(body["x-localai-extensions"] as object) } });
+    const res = await postJson(`${server.url}/v1/chat/completions`, {
+      model: "demo",
+      messages: user("hi"),
+      max_tokens: 1,
+      ...body,
+      "x-localai-extensions": { debug: true, ...(body["x-localai-extensions"] as object) },
+    });
     expect(res.status).toBe(200);
     return res.json["x-localai-debug"].request;
   };
@@ -128,7 +138,9 @@ describe("limits", () => {
   it("frees its sequence after 20 streams aborted by the client: 5 later requests all succeed", async () => {
     for (let i = 0; i < 20; i++) {
       const controller = new AbortController();
-      const stream = await client.chat.completions.create({ model: "narrow", messages: user(`abort ${i}`), max_tokens: 200, stream: true, ...LONG } as never, { signal: controller.signal });
+      const stream = await client.chat.completions.create({ model: "narrow", messages: user(`abort ${i}`), max_tokens: 200, stream: true, ...LONG } as never, {
+        signal: controller.signal,
+      });
       let seen = 0;
       try {
         for await (const _chunk of stream as unknown as AsyncIterable<unknown>) {

@@ -22,7 +22,8 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const loadedModels = async (): Promise<string[]> => ((await (await fetch(`${server.url}/health`)).json()) as { config: { loaded_models: string[] } }).config.loaded_models;
+const loadedModels = async (): Promise<string[]> =>
+  ((await (await fetch(`${server.url}/health`)).json()) as { config: { loaded_models: string[] } }).config.loaded_models;
 
 async function until(check: () => Promise<boolean>, maxMs: number): Promise<void> {
   const deadline = Date.now() + maxMs;

@@ -125,7 +125,8 @@ describe("model resolution order", () => {
 describe("understudy models export", () => {
   it("writes the shipped config's catalogue byte for byte as committed in config/models.json", () => {
     const root = projectRoot();
-    const run = () => spawnSync(process.execPath, [path.join(root, "bin/understudy.js"), "models", "export", "--config", path.join(root, "config")], { encoding: "utf8" });
+    const run = () =>
+      spawnSync(process.execPath, [path.join(root, "bin/understudy.js"), "models", "export", "--config", path.join(root, "config")], { encoding: "utf8" });
     const first = run();
     expect(first.status).toBe(0);
     expect(first.stdout).toBe(fs.readFileSync(path.join(root, "config/models.json"), "utf8"));

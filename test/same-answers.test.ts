@@ -20,15 +20,20 @@ const FAST_ROUTE = "/v1/chat/completions";
 /** Raw request bytes for a target: exactly these headers (Host, Connection added) and body. */
 type Build = (target: string) => Buffer | Buffer[];
 
-const post = (headers: Record<string, string | number>, body: string | Buffer = ""): Build => (target) => httpRequest("POST", target, headers, body);
+const post =
+  (headers: Record<string, string | number>, body: string | Buffer = ""): Build =>
+  (target) =>
+    httpRequest("POST", target, headers, body);
 /** A JSON POST with a correct Content-Length. */
 const json = (body: string | Buffer, headers: Record<string, string | number> = {}): Build =>
   post({ "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), ...headers }, body);
 /** A chunked JSON POST: the size is only known once the body is read. */
-const chunked = (body: string): Build => (target) => [
-  httpRequest("POST", target, { "Content-Type": "application/json", "Transfer-Encoding": "chunked" }),
-  Buffer.from(`${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`),
-];
+const chunked =
+  (body: string): Build =>
+  (target) => [
+    httpRequest("POST", target, { "Content-Type": "application/json", "Transfer-Encoding": "chunked" }),
+    Buffer.from(`${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`),
+  ];
 
 const deep = (n: number) => `{"a":${"[".repeat(n)}${"]".repeat(n)}}`;
 
@@ -52,8 +57,18 @@ const CASES: Case[] = [
   { name: "application/jsonp", build: json("{}", { "Content-Type": "application/jsonp" }), status: 415, code: "unsupported_media_type" },
   { name: "a +json media type", build: json("{}", { "Content-Type": "application/vnd.api+json" }), status: 415, code: "unsupported_media_type" },
   { name: "a content type list", build: json("{}", { "Content-Type": "application/json, text/plain" }), status: 415, code: "unsupported_media_type" },
-  { name: "upper-case JSON media type, malformed body", build: json("{", { "Content-Type": "APPLICATION/JSON; charset=UTF-8" }), status: 400, code: "invalid_json" },
-  { name: "JSON with spaces before its parameters, malformed body", build: json("{", { "Content-Type": "application/json ; charset=utf-8" }), status: 400, code: "invalid_json" },
+  {
+    name: "upper-case JSON media type, malformed body",
+    build: json("{", { "Content-Type": "APPLICATION/JSON; charset=UTF-8" }),
+    status: 400,
+    code: "invalid_json",
+  },
+  {
+    name: "JSON with spaces before its parameters, malformed body",
+    build: json("{", { "Content-Type": "application/json ; charset=utf-8" }),
+    status: 400,
+    code: "invalid_json",
+  },
   { name: "a UTF-16 charset", build: json("{}", { "Content-Type": "application/json; charset=utf-16" }), status: 415, code: "unsupported_media_type" },
   { name: "a gzip-encoded body", build: json(gzipSync("{}"), { "Content-Encoding": "gzip" }), status: 415, code: "unsupported_content_encoding" },
   { name: "a declared body over the limit", build: json("x".repeat(LIMIT + 1)), status: 413, code: "request_too_large" },

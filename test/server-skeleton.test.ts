@@ -32,9 +32,7 @@ describe("the spec's operations through the openai SDK", () => {
   });
 
   it("names the nested field and the allowed values of a wrong enum", async () => {
-    const err = await server.client.chat.completions
-      .create({ model: "demo", messages: [{ role: "usr" as "user", content: "hi" }] })
-      .catch((e) => e);
+    const err = await server.client.chat.completions.create({ model: "demo", messages: [{ role: "usr" as "user", content: "hi" }] }).catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect(err.param).toBe("messages[0].role");
     expect(err.message).toMatch(/'user'/);
@@ -89,7 +87,12 @@ describe("transport errors keep OpenAI's error shape", () => {
 
   it("500 server_error with a request id and no stack trace for an unexpected exception", async () => {
     const broken = await startTestServer({
-      handlers: { ...handlers, listModels: async () => { throw new TypeError("secret internals at /src/x.ts:1"); } },
+      handlers: {
+        ...handlers,
+        listModels: async () => {
+          throw new TypeError("secret internals at /src/x.ts:1");
+        },
+      },
     });
     try {
       const res = await fetch(`${broken.url}/v1/models`);

@@ -23,7 +23,10 @@ function walk(node: unknown, visit: (n: Record<string, any>) => void): void {
 describe("vendored spec", () => {
   it("is byte-identical to the recorded source (sha256 in openapi/SOURCE.md)", () => {
     const recorded = /sha256\s*\|\s*([0-9a-f]{64})/.exec(read("openapi/SOURCE.md"))?.[1];
-    const actual = crypto.createHash("sha256").update(fs.readFileSync(path.join(root, "openapi/openai.yaml"))).digest("hex");
+    const actual = crypto
+      .createHash("sha256")
+      .update(fs.readFileSync(path.join(root, "openapi/openai.yaml")))
+      .digest("hex");
     expect(actual).toBe(recorded);
     expect(actual).toBe("db5d7478feae10b4d331834c60d9765a8aa042e38419f9b1694288c11aa8ebc8");
   });
@@ -51,9 +54,20 @@ describe("extended spec", () => {
 
   it("defines every extension field with a type and a description", () => {
     const fields = extended.components.schemas.LocalAISamplingExtensions.properties;
-    expect(Object.keys(fields).sort()).toEqual(
-      ["debug", "grammar", "ignore_eos", "min_p", "mirostat", "mirostat_eta", "mirostat_tau", "n_keep", "repeat_last_n", "repeat_penalty", "top_k", "typical_p"],
-    );
+    expect(Object.keys(fields).sort()).toEqual([
+      "debug",
+      "grammar",
+      "ignore_eos",
+      "min_p",
+      "mirostat",
+      "mirostat_eta",
+      "mirostat_tau",
+      "n_keep",
+      "repeat_last_n",
+      "repeat_penalty",
+      "top_k",
+      "typical_p",
+    ]);
     for (const field of Object.values<any>(fields)) {
       expect(typeof field.type).toBe("string");
       expect(field.description.length).toBeGreaterThan(10);
@@ -79,7 +93,10 @@ describe("extended spec", () => {
 
   it("derives discriminator mappings from the variants' const values", () => {
     const calls = extended.components.schemas.ChatCompletionMessageToolCalls.items.discriminator;
-    expect(calls.mapping).toEqual({ function: "#/components/schemas/ChatCompletionMessageToolCall", custom: "#/components/schemas/ChatCompletionMessageCustomToolCall" });
+    expect(calls.mapping).toEqual({
+      function: "#/components/schemas/ChatCompletionMessageToolCall",
+      custom: "#/components/schemas/ChatCompletionMessageCustomToolCall",
+    });
   });
 
   it("is in the generated TypeScript types", () => {
@@ -111,7 +128,9 @@ describe("overlay applier", () => {
   });
 
   it("rejects a target that matches nothing and a document that is not an overlay", () => {
-    expect(() => applyOverlay({}, { overlay: "1.0.0", info: { title: "t", version: "1" }, actions: [{ target: "$.nope", update: {} }] })).toThrow(/matches nothing/);
+    expect(() => applyOverlay({}, { overlay: "1.0.0", info: { title: "t", version: "1" }, actions: [{ target: "$.nope", update: {} }] })).toThrow(
+      /matches nothing/,
+    );
     const file = path.join(root, "patches", "001-localai-extensions.yaml");
     expect(readOverlay(file).actions.length).toBeGreaterThan(0);
   });

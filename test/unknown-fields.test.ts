@@ -65,7 +65,12 @@ async function expectUnrecognized(call: Promise<unknown>, field: string): Promis
   expect(err).toBeInstanceOf(OpenAI.APIError);
   const apiError = err as InstanceType<typeof OpenAI.APIError>;
   expect(apiError.status).toBe(400);
-  expect(apiError.error).toEqual({ message: `Unrecognized request argument supplied: ${field}`, type: "invalid_request_error", param: field, code: "unknown_parameter" });
+  expect(apiError.error).toEqual({
+    message: `Unrecognized request argument supplied: ${field}`,
+    type: "invalid_request_error",
+    param: field,
+    code: "unknown_parameter",
+  });
 }
 
 describe("llama-cpp refuses fields the spec does not declare", () => {
@@ -139,7 +144,10 @@ describe("extra_fields in providers.yaml", () => {
   });
 
   it("is not a huggingface-tgi key: TGI's Messages API ignores fields it does not know", () => {
-    const problems = problemsOf([{ id: "t", type: "huggingface-tgi", extra_fields: "pass", endpoints: [{ url: "http://x:1/v1" }] }], registration("m", "t", "huggingface-tgi"));
+    const problems = problemsOf(
+      [{ id: "t", type: "huggingface-tgi", extra_fields: "pass", endpoints: [{ url: "http://x:1/v1" }] }],
+      registration("m", "t", "huggingface-tgi"),
+    );
     expect(problems).toEqual([expect.stringMatching(/m\.yaml:\d+: local_settings\.provider: .*extra_fields/)]);
   });
 });

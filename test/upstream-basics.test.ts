@@ -66,7 +66,9 @@ describe("openai-compatible backend: pass-through", () => {
   });
 
   it("streams chunks with the client's model name and passes stream_options through", async () => {
-    const { data: stream, response } = await gw.client.chat.completions.create({ model: "qwen", messages: hi, stream: true, stream_options: { include_usage: true } }).withResponse();
+    const { data: stream, response } = await gw.client.chat.completions
+      .create({ model: "qwen", messages: hi, stream: true, stream_options: { include_usage: true } })
+      .withResponse();
     expect(response.headers.get("x-understudy-endpoint")).toBe("gpu#0");
     const chunks = [];
     for await (const c of stream) chunks.push(c);
@@ -78,9 +80,32 @@ describe("openai-compatible backend: pass-through", () => {
   });
 
   it.each([
-    ["compact, model first (relayed as text)", (m: string) => `{"id":"c1","object":"chat.completion","created":1,"model":"${m}","choices":[{"index":0,"message":{"role":"assistant","content":"say \\"model\\": \\"x\\""},"finish_reason":"stop","logprobs":null}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`],
-    ["model after a nested object (parsed)", (m: string) => `{"id":"c1","object":"chat.completion","created":1,"choices":[{"index":0,"message":{"role":"assistant","content":"say \\"model\\": \\"x\\""},"finish_reason":"stop","logprobs":null}],"model":"${m}","usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`],
-    ["pretty-printed over several lines (parsed)", (m: string) => JSON.stringify({ id: "c1", object: "chat.completion", created: 1, model: m, choices: [{ index: 0, message: { role: "assistant", content: 'say "model": "x"' }, finish_reason: "stop", logprobs: null }], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } }, null, 2)],
+    [
+      "compact, model first (relayed as text)",
+      (m: string) =>
+        `{"id":"c1","object":"chat.completion","created":1,"model":"${m}","choices":[{"index":0,"message":{"role":"assistant","content":"say \\"model\\": \\"x\\""},"finish_reason":"stop","logprobs":null}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`,
+    ],
+    [
+      "model after a nested object (parsed)",
+      (m: string) =>
+        `{"id":"c1","object":"chat.completion","created":1,"choices":[{"index":0,"message":{"role":"assistant","content":"say \\"model\\": \\"x\\""},"finish_reason":"stop","logprobs":null}],"model":"${m}","usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`,
+    ],
+    [
+      "pretty-printed over several lines (parsed)",
+      (m: string) =>
+        JSON.stringify(
+          {
+            id: "c1",
+            object: "chat.completion",
+            created: 1,
+            model: m,
+            choices: [{ index: 0, message: { role: "assistant", content: 'say "model": "x"' }, finish_reason: "stop", logprobs: null }],
+            usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+          },
+          null,
+          2,
+        ),
+    ],
   ])("answers a non-streaming call with the client's model name and the content intact: %s", async (_shape, text) => {
     upstream.route((_req, res) => {
       res.writeHead(200, { "content-type": "application/json" });

@@ -45,7 +45,14 @@ describe("chaining: llama-cpp Understudy behind an openai-compatible Understudy"
   it("streaming passes through, usage included when asked", async () => {
     // llama-cpp batches tokens generated within 10 ms into one chunk, so chunk boundaries vary
     // from run to run: the text, the finish and the usage are what must match.
-    const params = { messages: user("Write something"), max_tokens: 12, temperature: 0.8, seed: 42, stream: true as const, stream_options: { include_usage: true } };
+    const params = {
+      messages: user("Write something"),
+      max_tokens: 12,
+      temperature: 0.8,
+      seed: 42,
+      stream: true as const,
+      stream_options: { include_usage: true },
+    };
     const summary = (chunks: any[]) => ({
       text: chunks.map((c) => c.choices[0]?.delta?.content ?? "").join(""),
       roles: chunks.filter((c) => c.choices[0]?.delta?.role).length,

@@ -28,7 +28,12 @@ describe("upstream registrations in the config directory", () => {
     );
     expect(loaded.problems).toEqual([]);
     const qwen = loaded.registrations.find((r) => r.model === "qwen")!;
-    expect(qwen).toMatchObject({ upstream_model: "Qwen/Qwen2.5-7B-Instruct", owned_by: "gpu", model_ref: "gpu::v1::qwen", endpoints: ["createChatCompletion", "createCompletion", "createEmbedding"] });
+    expect(qwen).toMatchObject({
+      upstream_model: "Qwen/Qwen2.5-7B-Instruct",
+      owned_by: "gpu",
+      model_ref: "gpu::v1::qwen",
+      endpoints: ["createChatCompletion", "createCompletion", "createEmbedding"],
+    });
     expect(qwen.provider).toMatchObject({ id: "gpu", profile: "vllm", endpoints: [{ url: "http://gpu-1:8000/v1", weight: 2 }] });
     const zephyr = loaded.registrations.find((r) => r.model === "zephyr")!;
     expect(zephyr).toMatchObject({ upstream_model: "tgi", endpoints: ["createChatCompletion"] });
@@ -42,21 +47,31 @@ describe("upstream registrations in the config directory", () => {
 
   it("refuses a provider of another type", () => {
     const problems = problemsOf({ "m.yaml": reg("m", "  backend: openai-compatible\n  provider: hf\n  upstream_model: x\n") });
-    expect(problems).toEqual([expect.stringMatching(/^m\.yaml:5: local_settings\.provider: provider 'hf' has type 'huggingface-tgi'; the openai-compatible backend needs one of type 'openai-compatible'/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^m\.yaml:5: local_settings\.provider: provider 'hf' has type 'huggingface-tgi'; the openai-compatible backend needs one of type 'openai-compatible'/,
+      ),
+    ]);
   });
 
   it("requires upstream_model for openai-compatible", () => {
-    expect(problemsOf({ "m.yaml": reg("m", "  backend: openai-compatible\n  provider: gpu\n") })).toEqual([expect.stringMatching(/^m\.yaml:\d+: local_settings.*upstream_model/)]);
+    expect(problemsOf({ "m.yaml": reg("m", "  backend: openai-compatible\n  provider: gpu\n") })).toEqual([
+      expect.stringMatching(/^m\.yaml:\d+: local_settings.*upstream_model/),
+    ]);
   });
 
   it("refuses endpoints TGI's /v1 does not serve", () => {
-    const problems = problemsOf({ "z.yaml": reg("z", "  backend: huggingface-tgi\n  provider: hf\n", "  endpoints: [createChatCompletion, createEmbedding]\n") });
+    const problems = problemsOf({
+      "z.yaml": reg("z", "  backend: huggingface-tgi\n  provider: hf\n", "  endpoints: [createChatCompletion, createEmbedding]\n"),
+    });
     expect(problems).toEqual([expect.stringMatching(/registration\.endpoints: the huggingface-tgi backend does not serve createEmbedding/)]);
   });
 
   it("checks the providers file: profile names, retry keys", () => {
     const bad = loadConfig(
-      writeConfigDir({ "providers.yaml": `- id: x\n  type: openai-compatible\n  profile: triton\n  retry: { attempts: 0 }\n  endpoints: [{ url: "http://a/v1" }]\n` }),
+      writeConfigDir({
+        "providers.yaml": `- id: x\n  type: openai-compatible\n  profile: triton\n  retry: { attempts: 0 }\n  endpoints: [{ url: "http://a/v1" }]\n`,
+      }),
     ).problems.map(formatProblem);
     expect(bad.some((p) => /profile/.test(p))).toBe(true);
     expect(bad.some((p) => /retry\.attempts/.test(p))).toBe(true);
@@ -67,6 +82,8 @@ describe("upstream registrations in the config directory", () => {
       "providers.yaml": `- id: hf\n  type: huggingface-tgi\n  profile: vllm\n  endpoints: [{ url: "http://tgi/v1" }]\n`,
       "z.yaml": reg("z", "  backend: huggingface-tgi\n  provider: hf\n"),
     });
-    expect(loadConfig(dir).problems.map(formatProblem)).toEqual([expect.stringMatching(/provider 'hf' sets profile 'vllm', but huggingface-tgi providers always use the TGI profile/)]);
+    expect(loadConfig(dir).problems.map(formatProblem)).toEqual([
+      expect.stringMatching(/provider 'hf' sets profile 'vllm', but huggingface-tgi providers always use the TGI profile/),
+    ]);
   });
 });

@@ -14,7 +14,11 @@ beforeAll(async () => {
     if (req.body.messages?.[0]?.content === "fail") return sendJson(res, 400, { error: { message: echoed } });
     if (!req.body.stream) return sendJson(res, 200, chatCompletion(req.body.model, echoed));
     startSse(res);
-    await writeFrames(res, [data(chatChunk(req.body.model, { content: "stream-part-one " })), data(chatChunk(req.body.model, { content: echoed }, "stop")), "data: [DONE]\n\n"]);
+    await writeFrames(res, [
+      data(chatChunk(req.body.model, { content: "stream-part-one " })),
+      data(chatChunk(req.body.model, { content: echoed }, "stop")),
+      "data: [DONE]\n\n",
+    ]);
   });
   gw = await startGateway({
     captureLogs: true,
@@ -59,7 +63,10 @@ describe("debug_connections", () => {
     const bodies = logged.filter((l) => l.msg === "upstream response body");
     expect(bodies[0].body).toContain("you sent Bearer [REDACTED]");
     expect(bodies[1].body).toContain("you sent Bearer [REDACTED]");
-    const chunks = logged.filter((l) => l.msg === "upstream stream chunk").map((l) => l.data).join("");
+    const chunks = logged
+      .filter((l) => l.msg === "upstream stream chunk")
+      .map((l) => l.data)
+      .join("");
     expect(chunks).toContain("stream-part-one");
     expect(chunks).toContain("you sent Bearer [REDACTED]");
     expect(chunks).toContain("data: [DONE]");

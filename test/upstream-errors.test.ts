@@ -1,6 +1,17 @@
 import OpenAI from "openai";
 import { startGateway, type Gateway } from "./helpers/upstream-gateway.js";
-import { chatChunk, data, defaultRoute, sendJson, sleep, startFakeUpstream, startSse, untilClosed, writeFrames, type FakeUpstream } from "./helpers/upstream-server.js";
+import {
+  chatChunk,
+  data,
+  defaultRoute,
+  sendJson,
+  sleep,
+  startFakeUpstream,
+  startSse,
+  untilClosed,
+  writeFrames,
+  type FakeUpstream,
+} from "./helpers/upstream-server.js";
 
 let upstream: FakeUpstream;
 let gw: Gateway;
@@ -15,7 +26,11 @@ beforeAll(async () => {
       { id: "drip", type: "openai-compatible", endpoints: [{ url: upstream.url }], retry, timeouts: { idle_ms: 5000, total_ms: 1200 } },
       { id: "slow", type: "openai-compatible", endpoints: [{ url: upstream.url }] },
     ],
-    models: { m: { provider: "up", upstream_model: "up-model" }, drip: { provider: "drip", upstream_model: "up-model" }, slow: { provider: "slow", upstream_model: "up-model" } },
+    models: {
+      m: { provider: "up", upstream_model: "up-model" },
+      drip: { provider: "drip", upstream_model: "up-model" },
+      slow: { provider: "slow", upstream_model: "up-model" },
+    },
   });
 });
 afterAll(async () => {
@@ -31,7 +46,9 @@ const noUrl = (message: string) => expect(message).not.toMatch(/127\.0\.0\.1|loc
 
 describe("upstream HTTP errors as the client sees them", () => {
   it("passes a 400 through with the upstream's message, param and code, without retrying", async () => {
-    upstream.route((_req, res) => sendJson(res, 400, { error: { message: "max_tokens is too large", type: "invalid_request_error", param: "max_tokens", code: "bad_max" } }));
+    upstream.route((_req, res) =>
+      sendJson(res, 400, { error: { message: "max_tokens is too large", type: "invalid_request_error", param: "max_tokens", code: "bad_max" } }),
+    );
     const before = upstream.requests.length;
     const err = await chat().catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
@@ -152,7 +169,11 @@ describe("timeouts and client disconnects", () => {
   it("aborts the upstream stream at once when the client stops reading", async () => {
     upstream.route(async (_req, res) => {
       startSse(res);
-      await writeFrames(res, Array.from({ length: 200 }, () => data(chatChunk("up-model", { content: "x" }))), 25);
+      await writeFrames(
+        res,
+        Array.from({ length: 200 }, () => data(chatChunk("up-model", { content: "x" }))),
+        25,
+      );
     });
     const stream = await gw.client.chat.completions.create({ model: "slow", messages: hi, stream: true });
     let n = 0;

@@ -35,12 +35,21 @@ beforeAll(async () => {
   other = await startFakeUpstream();
   solo = await startFakeUpstream();
   broken = await startFakeUpstream((_req, res) => sendJson(res, 500, { error: { message: "down for maintenance" } }));
-  const provider = (id: string, endpoints: unknown[], extra: Record<string, unknown> = {}) => ({ id, type: "openai-compatible", endpoints, retry: fastRetry, ...extra });
+  const provider = (id: string, endpoints: unknown[], extra: Record<string, unknown> = {}) => ({
+    id,
+    type: "openai-compatible",
+    endpoints,
+    retry: fastRetry,
+    ...extra,
+  });
   const providers = [
     provider("half", [await dead(), { url: good.url }], { retry: { ...fastRetry, failures_before_cooldown: 3, cooldown_ms: 200 } }),
     provider("down", [await dead(), await dead()], { timeouts: { connect_ms: 500, first_byte_ms: 1000, idle_ms: 1000, total_ms: 3000 } }),
     provider("cool", [{ url: broken.url }, { url: good.url }], { retry: { ...fastRetry, failures_before_cooldown: 2, cooldown_ms: 700 } }),
-    provider("weighted", [{ url: good.url, weight: 3 }, { url: other.url, weight: 1 }]),
+    provider("weighted", [
+      { url: good.url, weight: 3 },
+      { url: other.url, weight: 1 },
+    ]),
     provider("solo", [{ url: solo.url }], { retry: { ...fastRetry, failures_before_cooldown: 2, cooldown_ms: 60_000 } }),
     provider("fo", [{ url: broken.url }, { url: good.url }], { retry: { ...fastRetry, failures_before_cooldown: 1000 } }),
   ];

@@ -138,7 +138,8 @@ describe("streaming from a misbehaving upstream", () => {
     const raw =
       ": keep-alive comment\r\n\r\n" +
       `retry: 1000\r\nid: 1\r\nevent: message\r\ndata:${JSON.stringify(chatChunk("up-model", { role: "assistant", content: "Hé" }))}\r\n\r\n` +
-      multiLine.map((l) => `data: ${l}`).join("\n") + "\n\n" +
+      multiLine.map((l) => `data: ${l}`).join("\n") +
+      "\n\n" +
       `event: ping\ndata: {}\n\n` +
       `data:${JSON.stringify(chatChunk("up-model", { content: "!" }, "stop"))}\r\r` +
       "data: [DONE]\n";
@@ -221,7 +222,9 @@ describe("connection handling", () => {
     const received = await new Promise<{ text: string; ended: boolean }>((resolve) => {
       let text = "";
       const socket = net.connect(Number(port), hostname, () =>
-        socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`),
+        socket.write(
+          `POST /v1/chat/completions HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        ),
       );
       const timer = setTimeout(() => (socket.destroy(), resolve({ text, ended: false })), 3000);
       socket.on("data", (c) => (text += c));

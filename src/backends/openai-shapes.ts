@@ -12,7 +12,11 @@ export interface Usage {
   total_tokens: number;
 }
 
-export const usage = (prompt: number, completion: number): Usage => ({ prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion });
+export const usage = (prompt: number, completion: number): Usage => ({
+  prompt_tokens: prompt,
+  completion_tokens: completion,
+  total_tokens: prompt + completion,
+});
 
 export interface ToolCall {
   id: string;
@@ -35,17 +39,39 @@ export interface ChatStreamHeader {
 }
 
 export function chatCompletion(head: ChatStreamHeader, choices: ChatChoice[], u: Usage) {
-  return { id: head.id, object: "chat.completion" as const, created: head.created, model: head.model, system_fingerprint: head.system_fingerprint, choices, usage: u };
+  return {
+    id: head.id,
+    object: "chat.completion" as const,
+    created: head.created,
+    model: head.model,
+    system_fingerprint: head.system_fingerprint,
+    choices,
+    usage: u,
+  };
 }
 
 export function chatChunk(head: ChatStreamHeader, choices: unknown[], u?: Usage | null) {
-  const chunk: Record<string, unknown> = { id: head.id, object: "chat.completion.chunk", created: head.created, model: head.model, system_fingerprint: head.system_fingerprint, choices };
+  const chunk: Record<string, unknown> = {
+    id: head.id,
+    object: "chat.completion.chunk",
+    created: head.created,
+    model: head.model,
+    system_fingerprint: head.system_fingerprint,
+    choices,
+  };
   if (u !== undefined) chunk.usage = u;
   return chunk;
 }
 
 export function textCompletion(head: ChatStreamHeader, choices: unknown[], u?: Usage | null) {
-  const body: Record<string, unknown> = { id: head.id, object: "text_completion", created: head.created, model: head.model, system_fingerprint: head.system_fingerprint, choices };
+  const body: Record<string, unknown> = {
+    id: head.id,
+    object: "text_completion",
+    created: head.created,
+    model: head.model,
+    system_fingerprint: head.system_fingerprint,
+    choices,
+  };
   if (u !== undefined) body.usage = u;
   return body;
 }

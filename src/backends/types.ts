@@ -16,7 +16,6 @@ export type CompletionResponse = components["schemas"]["CreateCompletionResponse
 export type EmbeddingRequest = components["schemas"]["CreateEmbeddingRequest"];
 export type EmbeddingResponse = components["schemas"]["CreateEmbeddingResponse"];
 
-
 /** A JSON Schema (draft 2020-12) object. */
 export type JsonSchema = Record<string, unknown>;
 

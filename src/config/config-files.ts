@@ -35,7 +35,11 @@ interface Listing {
   next: number;
 }
 
-const listing = (dir: string): Listing => ({ dir, next: 0, entries: fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name)) });
+const listing = (dir: string): Listing => ({
+  dir,
+  next: 0,
+  entries: fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name)),
+});
 
 /**
  * Every *.yaml / *.yml under `dir`, depth-first in name order; hidden entries and node_modules are
@@ -122,7 +126,8 @@ export function readConfigFiles(root: string, display: PathDisplay): { files: Pa
     return { files: [], problems: [directoryProblem(`cannot list the config directory (${(err as NodeJS.ErrnoException).code ?? "error"})`)] };
   }
   if (listed.unlisted.length > 0) return { files: [], problems: listed.unlisted.map(directoryProblem) };
-  if (listed.tooMany) return { files: [], problems: [directoryProblem(`the directory holds more YAML files than the limit of ${describeLimit(CONFIG_LIMITS.files, "files")}`)] };
+  if (listed.tooMany)
+    return { files: [], problems: [directoryProblem(`the directory holds more YAML files than the limit of ${describeLimit(CONFIG_LIMITS.files, "files")}`)] };
   const files: ParsedFile[] = [];
   let bytes = 0;
   let nodes = 0;
@@ -133,7 +138,12 @@ export function readConfigFiles(root: string, display: PathDisplay): { files: Pa
     nodes += parsed.nodes;
     files.push(parsed);
     if (nodes > CONFIG_LIMITS.totalNodes.value) {
-      return { files, problems: [directoryProblem(`the YAML files together have more than the limit of ${describeLimit(CONFIG_LIMITS.totalNodes, "nodes")} with aliases expanded`)] };
+      return {
+        files,
+        problems: [
+          directoryProblem(`the YAML files together have more than the limit of ${describeLimit(CONFIG_LIMITS.totalNodes, "nodes")} with aliases expanded`),
+        ],
+      };
     }
   }
   return { files, problems: [] };

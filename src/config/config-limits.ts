@@ -6,7 +6,6 @@
  */
 import { envLimit } from "../core/env-limit.js";
 
-
 export const CONFIG_LIMITS = {
   /** One YAML file's size: real registrations are a few hundred bytes. */
   fileBytes: envLimit("UNDERSTUDY_CONFIG_MAX_FILE_BYTES", 1024 * 1024),
@@ -29,4 +28,3 @@ export const CONFIG_LIMITS = {
 
 /** Problems reported per file: a file with 100k bad keys must not cost 100k line searches. */
 export const MAX_PROBLEMS_PER_FILE = 50;
-

@@ -99,7 +99,10 @@ export function loadConfig(dir: string): LoadedConfig {
   // Each registration costs file-system checks: thousands of aliased copies of one must not stall a reload.
   const entries = registrationFiles.reduce((n, f) => n + (Array.isArray(f.doc) ? f.doc.length : 1), 0);
   if (entries > CONFIG_LIMITS.registrations.value) {
-    return { ...empty, problems: [directoryProblem(`the directory holds more registrations than the limit of ${describeLimit(CONFIG_LIMITS.registrations, "registrations")}`)] };
+    return {
+      ...empty,
+      problems: [directoryProblem(`the directory holds more registrations than the limit of ${describeLimit(CONFIG_LIMITS.registrations, "registrations")}`)],
+    };
   }
   const special = (name: string) => files.find((f) => f.rel === `${name}.yaml` || f.rel === `${name}.yml`);
   const providers = readProviders(special("providers"));
@@ -115,7 +118,15 @@ export function loadConfig(dir: string): LoadedConfig {
     entries.forEach((entry, i) => {
       const sink = Array.isArray(file.doc) ? file.sink.at([i]) : file.sink;
       if (!schema(entry)) return sink.addAjv(schema.errors ?? []);
-      const reg = readRegistration(entry as Record<string, any>, { root, file: path.join(root, file.rel), rel: file.rel, mtime: file.mtime, sink, providers: providerMap, backend: backendModule });
+      const reg = readRegistration(entry as Record<string, any>, {
+        root,
+        file: path.join(root, file.rel),
+        rel: file.rel,
+        mtime: file.mtime,
+        sink,
+        providers: providerMap,
+        backend: backendModule,
+      });
       if (reg) registrations.push(reg);
     });
   }

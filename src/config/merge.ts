@@ -53,7 +53,8 @@ export function findForbiddenKey(value: unknown): string | undefined {
 export function rejectForbiddenKeys(body: unknown): void {
   const hit = findForbiddenKey(body);
   // The path is made of the client's own keys: echoed clipped, like every other echo.
-  if (hit) throw new InvalidRequestError(`The key '${hit.split(".").pop()}' is not allowed in a request body (at '${clipEcho(hit)}')`, clipEcho(hit), "forbidden_key");
+  if (hit)
+    throw new InvalidRequestError(`The key '${hit.split(".").pop()}' is not allowed in a request body (at '${clipEcho(hit)}')`, clipEcho(hit), "forbidden_key");
 }
 
 /** Merges `layer` into `target`; iterative, so a deep client object cannot overflow the stack. */

@@ -36,7 +36,10 @@ export interface PathDisplay {
  */
 export function pathDisplay(root: string, otherBases: readonly string[]): PathDisplay {
   const real = fs.existsSync(root) ? fs.realpathSync(root) : root;
-  const shown = new Map<string, string>([[root, "."], [real, "."]]);
+  const shown = new Map<string, string>([
+    [root, "."],
+    [real, "."],
+  ]);
   for (const base of otherBases) if (!shown.has(base)) shown.set(base, path.relative(real, base) || ".");
   const bases = [...shown].filter(([abs]) => path.isAbsolute(abs) && abs !== path.parse(abs).root);
   return { bases: bases.sort((a, b) => b[0].length - a[0].length) };
@@ -78,7 +81,10 @@ export class ProblemSink {
   get problems(): readonly ConfigProblem[] {
     const { problems, omitted } = this.state;
     if (omitted === 0) return problems;
-    return [...problems, { file: this.file, line: 1, field: "", message: `${omitted} more problem(s) in this file not shown (at most ${MAX_PROBLEMS_PER_FILE} are listed)` }];
+    return [
+      ...problems,
+      { file: this.file, line: 1, field: "", message: `${omitted} more problem(s) in this file not shown (at most ${MAX_PROBLEMS_PER_FILE} are listed)` },
+    ];
   }
 
   /** Every problem found, shown or not. */
@@ -107,7 +113,13 @@ export class ProblemSink {
         this.state.omitted++;
         continue;
       }
-      const path = [...base, ...e.instancePath.split("/").filter(Boolean).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, "/").replace(/~0/g, "~")))];
+      const path = [
+        ...base,
+        ...e.instancePath
+          .split("/")
+          .filter(Boolean)
+          .map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, "/").replace(/~0/g, "~"))),
+      ];
       this.add(...describeAjvError(e, path));
     }
   }

@@ -21,7 +21,12 @@ export interface ReadContext {
 /** Roots a model file may live under: the config directory and UNDERSTUDY_MODELS. */
 export function modelRoots(configRoot: string): string[] {
   const roots = [configRoot];
-  if (process.env.UNDERSTUDY_MODELS) roots.push(...process.env.UNDERSTUDY_MODELS.split(path.delimiter).filter(Boolean).map((r) => path.resolve(r)));
+  if (process.env.UNDERSTUDY_MODELS)
+    roots.push(
+      ...process.env.UNDERSTUDY_MODELS.split(path.delimiter)
+        .filter(Boolean)
+        .map((r) => path.resolve(r)),
+    );
   return roots.map((r) => (fs.existsSync(r) ? fs.realpathSync(r) : r));
 }
 
@@ -36,14 +41,22 @@ function resolveModelPath(ctx: ReadContext, field: string, value: string): strin
   const roots = modelRoots(ctx.root);
   if (!roots.some((root) => isInside(root, resolved))) {
     // Shown relative to the config directory (roots[0], real path), as the sink shows the roots: /health serves it.
-    ctx.sink.add(["local_settings", field], `path '${path.relative(roots[0], resolved)}' is outside the allowed model roots (${["the config directory", ...roots.slice(1)].join(", ")}; set UNDERSTUDY_MODELS to add one)`);
+    ctx.sink.add(
+      ["local_settings", field],
+      `path '${path.relative(roots[0], resolved)}' is outside the allowed model roots (${["the config directory", ...roots.slice(1)].join(", ")}; set UNDERSTUDY_MODELS to add one)`,
+    );
     return undefined;
   }
   return resolved;
 }
 
 /** request_defaults / request_overrides: per endpoint (`createChatCompletion: {...}`) or flat. */
-function readBodies(ctx: ReadContext, key: "request_defaults" | "request_overrides", raw: Record<string, unknown> | undefined, endpoints: readonly EndpointId[]) {
+function readBodies(
+  ctx: ReadContext,
+  key: "request_defaults" | "request_overrides",
+  raw: Record<string, unknown> | undefined,
+  endpoints: readonly EndpointId[],
+) {
   const out: Partial<Record<EndpointId, Record<string, unknown>>> = {};
   if (!raw) return out;
   const keys = Object.keys(raw);
@@ -66,10 +79,14 @@ function readBodies(ctx: ReadContext, key: "request_defaults" | "request_overrid
         if (Object.keys(sub).length > 0) picked[EXT] = sub;
         Object.keys(sub).forEach((k) => used.add(`${EXT}.${k}`));
       } else if (ext !== undefined && fields.has(EXT)) picked[EXT] = ext;
-      Object.keys(picked).filter((k) => k !== EXT).forEach((k) => used.add(k));
+      Object.keys(picked)
+        .filter((k) => k !== EXT)
+        .forEach((k) => used.add(k));
       if (Object.keys(picked).length > 0) out[endpoint] = picked;
     }
-    const offered = keys.flatMap((k) => (k === EXT && raw[EXT] && typeof raw[EXT] === "object" ? Object.keys(raw[EXT] as object).map((s) => `${EXT}.${s}`) : [k]));
+    const offered = keys.flatMap((k) =>
+      k === EXT && raw[EXT] && typeof raw[EXT] === "object" ? Object.keys(raw[EXT] as object).map((s) => `${EXT}.${s}`) : [k],
+    );
     for (const k of offered.filter((k) => !used.has(k) && !(k === EXT))) {
       ctx.sink.add([key, ...k.split(/\.(?=[^.]+$)/)], `'${k}' is not a request field of any endpoint this model serves (${endpoints.join(", ")})`);
     }

@@ -75,7 +75,13 @@ export function partialBodyValidator(endpoint: EndpointId): PartialBodyValidator
       const errors: ErrorObject[] = [];
       for (const [field, value] of Object.entries(body)) {
         if (!props.has(field)) {
-          errors.push({ instancePath: "", schemaPath: "#/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: field }, message: "must NOT have additional properties" });
+          errors.push({
+            instancePath: "",
+            schemaPath: "#/additionalProperties",
+            keyword: "additionalProperties",
+            params: { additionalProperty: field },
+            message: "must NOT have additional properties",
+          });
           continue;
         }
         const fn = fieldValidator(field);

@@ -24,7 +24,10 @@ export class ConfigSnapshot {
   private active = 0;
   private retired = false;
 
-  constructor(readonly config: LoadedConfig, private readonly log: Logger) {
+  constructor(
+    readonly config: LoadedConfig,
+    private readonly log: Logger,
+  ) {
     this.index = buildIndex(config.registrations);
   }
 
@@ -64,9 +67,7 @@ export class ConfigSnapshot {
   }
 
   async warm(): Promise<void> {
-    await Promise.all(
-      this.config.registrations.filter((r) => r.settings.load === "eager").map((r) => this.backend(r).warm?.()),
-    );
+    await Promise.all(this.config.registrations.filter((r) => r.settings.load === "eager").map((r) => this.backend(r).warm?.()));
   }
 
   private async releaseAll(): Promise<void> {
@@ -96,7 +97,11 @@ export class ConfigStore {
   private reloadAgain = false;
   private closed = false;
 
-  private constructor(readonly dir: string, first: LoadedConfig, private readonly log: Logger) {
+  private constructor(
+    readonly dir: string,
+    first: LoadedConfig,
+    private readonly log: Logger,
+  ) {
     this.snapshot = new ConfigSnapshot(first, log);
   }
 

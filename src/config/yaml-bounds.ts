@@ -58,8 +58,16 @@ export function measureDocument(doc: unknown, { nodes: nodeLimit, depth: depthLi
   const stack: Frame[] = [frameOf(doc, undefined)];
   const maxNodes = nodeLimit.value;
   const maxDepth = depthLimit.value;
-  const tooMany = (at: Step[]): Measured => ({ ok: false, path: at, message: `with its aliases expanded, the file has more than the limit of ${describeLimit(nodeLimit, "nodes")}` });
-  const tooDeep = (at: Step[]): Measured => ({ ok: false, path: at, message: `with its aliases expanded, the file nests deeper than the limit of ${describeLimit(depthLimit, "levels")}` });
+  const tooMany = (at: Step[]): Measured => ({
+    ok: false,
+    path: at,
+    message: `with its aliases expanded, the file has more than the limit of ${describeLimit(nodeLimit, "nodes")}`,
+  });
+  const tooDeep = (at: Step[]): Measured => ({
+    ok: false,
+    path: at,
+    message: `with its aliases expanded, the file nests deeper than the limit of ${describeLimit(depthLimit, "levels")}`,
+  });
   for (;;) {
     const top = stack[stack.length - 1];
     if (top.next < top.keys.length) {

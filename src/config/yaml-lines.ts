@@ -49,7 +49,7 @@ function keyAt(line: string): { key: string; indent: number } | undefined {
 /** The end of a key's text: the first `:`, quote or `#`. */
 function scanKey(line: string, from: number): number {
   let i = from;
-  while (i < line.length && !':"\'#'.includes(line[i])) i++;
+  while (i < line.length && !":\"'#".includes(line[i])) i++;
   return i;
 }
 const isContent = (line: string) => line.trim() !== "" && !line.trimStart().startsWith("#");

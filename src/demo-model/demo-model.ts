@@ -152,17 +152,25 @@ function learnMerges(count: number, byteChars: string[]): { merges: string[]; to
     let best: string | undefined;
     let bestCount = 1;
     for (const [key, c] of pairs) {
-      if (c > bestCount || (c === bestCount && best !== undefined && key < best)) { best = key; bestCount = c; }
+      if (c > bestCount || (c === bestCount && best !== undefined && key < best)) {
+        best = key;
+        bestCount = c;
+      }
     }
     if (best === undefined) break; // nothing occurs twice any more
     const [a, b] = best.split(" ") as [string, string];
     merges.push(best);
-    if (!known.has(a + b)) { known.add(a + b); tokens.push(a + b); }
+    if (!known.has(a + b)) {
+      known.add(a + b);
+      tokens.push(a + b);
+    }
     for (const w of words) {
       const out: string[] = [];
       for (let i = 0; i < w.symbols.length; i++) {
-        if (i + 1 < w.symbols.length && w.symbols[i] === a && w.symbols[i + 1] === b) { out.push(a + b); i++; }
-        else out.push(w.symbols[i]!);
+        if (i + 1 < w.symbols.length && w.symbols[i] === a && w.symbols[i + 1] === b) {
+          out.push(a + b);
+          i++;
+        } else out.push(w.symbols[i]!);
       }
       w.symbols = out;
     }
@@ -174,9 +182,15 @@ function learnMerges(count: number, byteChars: string[]): { merges: string[]; to
 function prng(seed: number, name: string): () => number {
   let h = seed >>> 0;
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0; // FNV-1a
-  let a = h, b = 0x9e3779b9, c = 0x85ebca6b ^ h, d = 1;
+  let a = h,
+    b = 0x9e3779b9,
+    c = 0x85ebca6b ^ h,
+    d = 1;
   const next = (): number => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    a >>>= 0;
+    b >>>= 0;
+    c >>>= 0;
+    d >>>= 0;
     const t = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;
     a = b ^ (b >>> 9);

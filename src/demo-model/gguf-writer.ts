@@ -71,36 +71,96 @@ class ByteWriter {
     this.buf.copy(next, 0, 0, this.length);
     this.buf = next;
   }
-  u32(v: number): void { this.ensure(4); this.buf.writeUInt32LE(v >>> 0, this.length); this.length += 4; }
-  i32(v: number): void { this.ensure(4); this.buf.writeInt32LE(v | 0, this.length); this.length += 4; }
-  u64(v: number | bigint): void { this.ensure(8); this.buf.writeBigUInt64LE(BigInt(v), this.length); this.length += 8; }
-  f32(v: number): void { this.ensure(4); this.buf.writeFloatLE(v, this.length); this.length += 4; }
-  u8(v: number): void { this.ensure(1); this.buf.writeUInt8(v, this.length); this.length += 1; }
-  u16(v: number): void { this.ensure(2); this.buf.writeUInt16LE(v, this.length); this.length += 2; }
-  bytes(b: Uint8Array): void { this.ensure(b.length); this.buf.set(b, this.length); this.length += b.length; }
-  str(s: string): void { const b = Buffer.from(s, "utf8"); this.u64(b.length); this.bytes(b); }
-  padTo(alignment: number): void { while (this.length % alignment !== 0) this.u8(0); }
-  result(): Buffer { return this.buf.subarray(0, this.length); }
+  u32(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32LE(v >>> 0, this.length);
+    this.length += 4;
+  }
+  i32(v: number): void {
+    this.ensure(4);
+    this.buf.writeInt32LE(v | 0, this.length);
+    this.length += 4;
+  }
+  u64(v: number | bigint): void {
+    this.ensure(8);
+    this.buf.writeBigUInt64LE(BigInt(v), this.length);
+    this.length += 8;
+  }
+  f32(v: number): void {
+    this.ensure(4);
+    this.buf.writeFloatLE(v, this.length);
+    this.length += 4;
+  }
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf.writeUInt8(v, this.length);
+    this.length += 1;
+  }
+  u16(v: number): void {
+    this.ensure(2);
+    this.buf.writeUInt16LE(v, this.length);
+    this.length += 2;
+  }
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+  }
+  str(s: string): void {
+    const b = Buffer.from(s, "utf8");
+    this.u64(b.length);
+    this.bytes(b);
+  }
+  padTo(alignment: number): void {
+    while (this.length % alignment !== 0) this.u8(0);
+  }
+  result(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
 }
 
 function writeValue(w: ByteWriter, v: GgufValue): void {
   switch (v.type) {
-    case "uint32": w.u32(T.UINT32); w.u32(v.value); return;
-    case "int32": w.u32(T.INT32); w.i32(v.value); return;
-    case "uint64": w.u32(T.UINT64); w.u64(v.value); return;
-    case "float32": w.u32(T.FLOAT32); w.f32(v.value); return;
-    case "bool": w.u32(T.BOOL); w.u8(v.value ? 1 : 0); return;
-    case "string": w.u32(T.STRING); w.str(v.value); return;
+    case "uint32":
+      w.u32(T.UINT32);
+      w.u32(v.value);
+      return;
+    case "int32":
+      w.u32(T.INT32);
+      w.i32(v.value);
+      return;
+    case "uint64":
+      w.u32(T.UINT64);
+      w.u64(v.value);
+      return;
+    case "float32":
+      w.u32(T.FLOAT32);
+      w.f32(v.value);
+      return;
+    case "bool":
+      w.u32(T.BOOL);
+      w.u8(v.value ? 1 : 0);
+      return;
+    case "string":
+      w.u32(T.STRING);
+      w.str(v.value);
+      return;
     case "stringArray":
-      w.u32(T.ARRAY); w.u32(T.STRING); w.u64(v.value.length);
+      w.u32(T.ARRAY);
+      w.u32(T.STRING);
+      w.u64(v.value.length);
       for (const s of v.value) w.str(s);
       return;
     case "int32Array":
-      w.u32(T.ARRAY); w.u32(T.INT32); w.u64(v.value.length);
+      w.u32(T.ARRAY);
+      w.u32(T.INT32);
+      w.u64(v.value.length);
       for (let i = 0; i < v.value.length; i++) w.i32(v.value[i]!);
       return;
     case "float32Array":
-      w.u32(T.ARRAY); w.u32(T.FLOAT32); w.u64(v.value.length);
+      w.u32(T.ARRAY);
+      w.u32(T.FLOAT32);
+      w.u64(v.value.length);
       for (let i = 0; i < v.value.length; i++) w.f32(v.value[i]!);
       return;
   }
@@ -116,19 +176,20 @@ export function float32ToFloat16Bits(value: number): number {
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // Inf / NaN
   let e = exp - 127 + 15;
   if (e >= 0x1f) return sign | 0x7c00; // overflow -> Inf
-  if (e <= 0) { // subnormal half (or zero)
+  if (e <= 0) {
+    // subnormal half (or zero)
     if (e < -10) return sign;
     mant |= 0x800000;
     const shift = 14 - e;
     let half = mant >>> shift;
     const rem = mant & ((1 << shift) - 1);
     const halfway = 1 << (shift - 1);
-    if (rem > halfway || (rem === halfway && (half & 1))) half++;
+    if (rem > halfway || (rem === halfway && half & 1)) half++;
     return sign | half;
   }
   let half = (e << 10) | (mant >>> 13);
   const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) half++; // may carry into the exponent: still correct
+  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++; // may carry into the exponent: still correct
   return sign | half;
 }
 
@@ -162,7 +223,10 @@ export function buildGguf(file: GgufFile): Buffer {
   w.u32(3); // version
   w.u64(file.tensors.length);
   w.u64(metadata.length);
-  for (const [key, value] of metadata) { w.str(key); writeValue(w, value); }
+  for (const [key, value] of metadata) {
+    w.str(key);
+    writeValue(w, value);
+  }
   file.tensors.forEach((t, i) => {
     w.str(t.name);
     w.u32(t.dims.length);

@@ -23,7 +23,11 @@ function splitDebug(merged: Readonly<Body>, reg: Registration): { request: Reado
   if (!ext || !("debug" in ext)) return { request: merged, debug: false };
   const { debug, ...rest } = ext;
   if (debug === true && !reg.allow_debug) {
-    throw new InvalidRequestError(`Debug output is not enabled for the model '${reg.model}' (set registration.allow_debug)`, "x-localai-extensions.debug", "debug_not_allowed");
+    throw new InvalidRequestError(
+      `Debug output is not enabled for the model '${reg.model}' (set registration.allow_debug)`,
+      "x-localai-extensions.debug",
+      "debug_not_allowed",
+    );
   }
   const request: Body = { ...merged };
   if (Object.keys(rest).length > 0) request["x-localai-extensions"] = rest;
@@ -74,7 +78,11 @@ export async function runInference(call: HandlerCall, endpoint: EndpointId, invo
       return { kind: "stream", events: debugEcho ? withDebug(result, debugEcho) : result, headers, onEnd: leave };
     }
     leave();
-    return { kind: "json", body: debugEcho ? { ...(result instanceof SerializedJson ? result.toObject() : (result as Body)), "x-localai-debug": debugEcho } : result, headers };
+    return {
+      kind: "json",
+      body: debugEcho ? { ...(result instanceof SerializedJson ? result.toObject() : (result as Body)), "x-localai-debug": debugEcho } : result,
+      headers,
+    };
   } catch (err) {
     leave();
     throw err;

@@ -56,7 +56,15 @@ export function createRequestListener(options: AppOptions): (req: IncomingMessag
   // After the caller's listen (same tick): a first validated request a second later then waits
   // ~130 ms instead of ~250; measured not to delay the first served request (bench/startup.mjs).
   setImmediate(() => validator.warm());
-  const fastPath = createFastPath({ app, routes: fastPathRoutes(routes, handlers), handlers, validator, services: options.services, log: options.log, ...shared });
+  const fastPath = createFastPath({
+    app,
+    routes: fastPathRoutes(routes, handlers),
+    handlers,
+    validator,
+    services: options.services,
+    log: options.log,
+    ...shared,
+  });
   return (req, res) => {
     // An announced body over the limit is refused before anything reads it, on every route.
     if (declaresTooLarge(req.headers, limits.bodyLimitBytes)) return refuseTooLarge(res, limits.bodyLimitBytes);
@@ -97,7 +105,12 @@ function createApp(options: AppOptions, handlers: Readonly<Record<string, Handle
 
   app.get("/health", (_req, res) => {
     const config = services.config.health();
-    res.json({ status: config.status === "ok" ? "ok" : "degraded", version: services.version, uptime_s: Math.round((Date.now() - services.startedAt) / 1000), config });
+    res.json({
+      status: config.status === "ok" ? "ok" : "degraded",
+      version: services.version,
+      uptime_s: Math.round((Date.now() - services.startedAt) / 1000),
+      config,
+    });
   });
   app.get("/v1/models.json", (_req, res) => {
     res.type("application/json").send(stableJson(catalogue(services.config.current().config)));
@@ -108,7 +121,13 @@ function createApp(options: AppOptions, handlers: Readonly<Record<string, Handle
   const chains = new Map<RouteSpec, RequestHandler[]>();
   for (const route of routes) {
     const handler = handlers[route.operationId];
-    if (handler) chains.set(route, [checkContentType(route), parseJsonBody(route, shared.reading), ...validator.forOperation(route.operationId), invoke(route, handler, services, log, shared.run)]);
+    if (handler)
+      chains.set(route, [
+        checkContentType(route),
+        parseJsonBody(route, shared.reading),
+        ...validator.forOperation(route.operationId),
+        invoke(route, handler, services, log, shared.run),
+      ]);
   }
   app.use(dispatchRouted(chains));
 
@@ -145,11 +164,18 @@ function parseJsonBody(route: RouteSpec, reading: BodyReading) {
 
 function invoke(route: RouteSpec, handler: Handler, services: Services, log: Logger, run: RunOptions) {
   return (req: Request, res: Response) =>
-    runOperation(handler, {
-      operationId: route.operationId,
-      body: req.body,
-      params: req.params as Record<string, string>,
-      query: req.query as Record<string, unknown>,
-      requestId: String(res.locals.requestId),
-    }, res, services, log, run);
+    runOperation(
+      handler,
+      {
+        operationId: route.operationId,
+        body: req.body,
+        params: req.params as Record<string, string>,
+        query: req.query as Record<string, unknown>,
+        requestId: String(res.locals.requestId),
+      },
+      res,
+      services,
+      log,
+      run,
+    );
 }

@@ -44,7 +44,11 @@ const CODE_BY_STATUS: Readonly<Record<number, string>> = {
 function fromFramework(err: TaggedError, status: number): ApiError {
   switch (err.type) {
     case "entity.parse.failed":
-      return new InvalidRequestError("We could not parse the JSON body of your request. The body must be valid JSON (see https://www.json.org).", null, "invalid_json");
+      return new InvalidRequestError(
+        "We could not parse the JSON body of your request. The body must be valid JSON (see https://www.json.org).",
+        null,
+        "invalid_json",
+      );
     case "entity.too.large":
       return new PayloadTooLargeError(typeof err.limit === "number" ? err.limit : 0);
     case "encoding.unsupported":
@@ -54,7 +58,8 @@ function fromFramework(err: TaggedError, status: number): ApiError {
       return new InvalidRequestError("The request body was not received completely", null, "request_aborted");
   }
   if (err instanceof URIError) return new InvalidRequestError("The URL has malformed percent-encoding.", null, "invalid_url_encoding");
-  const message = err.expose === true && typeof err.message === "string" && err.message !== "" ? clipEcho(err.message, 256) : (STATUS_CODES[status] ?? "Invalid request");
+  const message =
+    err.expose === true && typeof err.message === "string" && err.message !== "" ? clipEcho(err.message, 256) : (STATUS_CODES[status] ?? "Invalid request");
   return new ApiError(status, "invalid_request_error", message, null, Object.hasOwn(CODE_BY_STATUS, status) ? CODE_BY_STATUS[status] : "invalid_request");
 }
 

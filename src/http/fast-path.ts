@@ -31,7 +31,13 @@ export const newRequestId = () => {
  */
 export function fastPathRoutes(routes: readonly RouteSpec[], handlers: Readonly<Record<string, Handler>>): RouteSpec[] {
   return routes.filter(
-    (r) => handlers[r.operationId] && r.method === "post" && r.requestContentTypes.includes("application/json") && bodyRequired(r) && !r.expressPath.includes(":") && Object.keys(r.fixedQuery).length === 0,
+    (r) =>
+      handlers[r.operationId] &&
+      r.method === "post" &&
+      r.requestContentTypes.includes("application/json") &&
+      bodyRequired(r) &&
+      !r.expressPath.includes(":") &&
+      Object.keys(r.fixedQuery).length === 0,
   );
 }
 
@@ -96,7 +102,14 @@ class RouteValidator {
   }
 }
 
-async function serve(opts: FastPathOptions, route: RouteSpec, validator: RouteValidator, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serve(
+  opts: FastPathOptions,
+  route: RouteSpec,
+  validator: RouteValidator,
+  path: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const requestId = newRequestId();
   res.setHeader("x-request-id", requestId);
   let parsed: unknown;

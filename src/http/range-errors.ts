@@ -31,7 +31,11 @@ export function rangeError(param: string, parts: readonly Part[], message: strin
     const what = length[3] === "items" ? "array" : "string";
     const size = typeof sent === "string" || Array.isArray(sent) ? sent.length : undefined;
     if (fewer && size === 0 && what === "array") {
-      return new InvalidRequestError(`Invalid '${param}': empty array. Expected an array with minimum length ${length[2]}, but got an empty array instead.`, param, "empty_array");
+      return new InvalidRequestError(
+        `Invalid '${param}': empty array. Expected an array with minimum length ${length[2]}, but got an empty array instead.`,
+        param,
+        "empty_array",
+      );
     }
     return new InvalidRequestError(
       `Invalid '${param}': ${what} too ${fewer ? "short" : "long"}. Expected ${what === "array" ? "an array" : "a string"} with ${fewer ? "minimum" : "maximum"} length ${length[2]}, but got ${what === "array" ? "an array" : "a string"}${size === undefined ? "" : ` with length ${size}`} instead.`,
@@ -65,7 +69,11 @@ function declaredTypes(doc: SpecDocument, parts: readonly Part[]): Set<string> {
       const root = op?.requestBody?.content?.["application/json"]?.schema as Schema | undefined;
       if (!root) continue;
       let level = expand(doc, [root]);
-      for (const part of parts) level = expand(doc, level.flatMap((s) => child(s, part)));
+      for (const part of parts)
+        level = expand(
+          doc,
+          level.flatMap((s) => child(s, part)),
+        );
       for (const s of level) for (const t of [s.type].flat()) if (typeof t === "string") types.add(t);
     }
   }
@@ -91,13 +99,14 @@ function expand(doc: SpecDocument, schemas: Schema[]): Schema[] {
 
 function child(s: Schema, part: Part): Schema[] {
   const own = (o: unknown, k: string) => (o !== null && typeof o === "object" && Object.hasOwn(o, k) ? ((o as Schema)[k] as Schema) : undefined);
-  const found = typeof part === "number" ? own(s, "items") : own(own(s, "properties"), part) ?? own(s, "additionalProperties");
+  const found = typeof part === "number" ? own(s, "items") : (own(own(s, "properties"), part) ?? own(s, "additionalProperties"));
   return found && typeof found === "object" ? [found] : [];
 }
 
 function resolveRef(doc: SpecDocument, ref: string): Schema | undefined {
   if (!ref.startsWith("#/")) return undefined;
   let node: unknown = doc;
-  for (const seg of ref.slice(2).split("/")) node = node !== null && typeof node === "object" ? (node as Schema)[seg.replace(/~1/g, "/").replace(/~0/g, "~")] : undefined;
+  for (const seg of ref.slice(2).split("/"))
+    node = node !== null && typeof node === "object" ? (node as Schema)[seg.replace(/~1/g, "/").replace(/~0/g, "~")] : undefined;
   return node !== null && typeof node === "object" ? (node as Schema) : undefined;
 }

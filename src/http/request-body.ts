@@ -56,7 +56,8 @@ export async function readJsonBody(req: IncomingMessage, reading: BodyReading, r
   refuseEncoding(req.headers);
   const bytes = hasBody(req.headers) ? await readBody(req, reading) : undefined;
   if (bytes === undefined || bytes.length === 0) {
-    if (required) throw new InvalidRequestError("You must provide a request body: a JSON object with the operation's parameters.", null, "missing_required_parameter");
+    if (required)
+      throw new InvalidRequestError("You must provide a request body: a JSON object with the operation's parameters.", null, "missing_required_parameter");
     return undefined;
   }
   const { jsonMaxDepth } = reading.limits;
@@ -78,11 +79,23 @@ export async function readJsonBody(req: IncomingMessage, reading: BodyReading, r
 function refuseEncoding(headers: IncomingHttpHeaders): void {
   const encoding = headers["content-encoding"];
   if (encoding !== undefined && encoding.trim().toLowerCase() !== "identity") {
-    throw new ApiError(415, "invalid_request_error", `Content-Encoding '${clipEcho(encoding)}' is not supported; send the body uncompressed`, null, "unsupported_content_encoding");
+    throw new ApiError(
+      415,
+      "invalid_request_error",
+      `Content-Encoding '${clipEcho(encoding)}' is not supported; send the body uncompressed`,
+      null,
+      "unsupported_content_encoding",
+    );
   }
   const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(headers["content-type"] ?? "")?.[1];
   if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
-    throw new ApiError(415, "invalid_request_error", `Unsupported charset '${clipEcho(charset)}'; send application/json; charset=utf-8`, null, "unsupported_media_type");
+    throw new ApiError(
+      415,
+      "invalid_request_error",
+      `Unsupported charset '${clipEcho(charset)}'; send application/json; charset=utf-8`,
+      null,
+      "unsupported_media_type",
+    );
   }
 }
 

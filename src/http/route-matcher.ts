@@ -63,9 +63,17 @@ export function createRouteMatcher(routes: readonly RouteSpec[], prefix = API_PR
     if (segments.every((s) => !s.includes(":"))) {
       const path = `${prefix}${route.expressPath}`;
       const match: RouteMatch = Object.freeze({ route, params: Object.freeze({}), path });
-      bucket(bucket(fixedLists, method, () => new Map()), path, () => []).push({ route, query, match });
+      bucket(
+        bucket(fixedLists, method, () => new Map()),
+        path,
+        () => [],
+      ).push({ route, query, match });
     } else {
-      bucket(bucket(patterns, method, () => new Map()), segments.length, () => []).push(patternOf(route, query, segments));
+      bucket(
+        bucket(patterns, method, () => new Map()),
+        segments.length,
+        () => [],
+      ).push(patternOf(route, query, segments));
     }
   }
   const fixed = fixedTable(fixedLists);

@@ -19,7 +19,14 @@ export interface RunOptions {
   writeStallMs: number;
 }
 
-export async function runOperation(handler: Handler, input: OperationInput, res: ServerResponse, services: Services, log: Logger, options: RunOptions): Promise<void> {
+export async function runOperation(
+  handler: Handler,
+  input: OperationInput,
+  res: ServerResponse,
+  services: Services,
+  log: Logger,
+  options: RunOptions,
+): Promise<void> {
   const client = new ClientAbort();
   res.on("close", () => {
     if (!res.writableFinished) client.abort();
@@ -37,7 +44,11 @@ export async function runOperation(handler: Handler, input: OperationInput, res:
   }
 }
 
-async function send(res: ServerResponse, result: HandlerResult, call: { client: ClientAbort; requestId: string; log: Logger; writeStallMs: number }): Promise<void> {
+async function send(
+  res: ServerResponse,
+  result: HandlerResult,
+  call: { client: ClientAbort; requestId: string; log: Logger; writeStallMs: number },
+): Promise<void> {
   if (result.kind === "json") {
     writeJson(res, result.status ?? 200, result.body, result.headers);
     return cutIfNotFlushed(res, call.writeStallMs);

@@ -20,7 +20,10 @@ export function isValidatorError(err: unknown): err is ValidatorHttpError {
 
 /** `/body/messages/0/content` -> ["messages", 0, "content"]. */
 function segments(path: string | undefined): (string | number)[] {
-  const parts = (path ?? "").replace(/^\/?(body|query|params|path|headers)(\/|$)/, "").split("/").filter(Boolean);
+  const parts = (path ?? "")
+    .replace(/^\/?(body|query|params|path|headers)(\/|$)/, "")
+    .split("/")
+    .filter(Boolean);
   return parts.map((p) => (/^\d+$/.test(p) ? Number(p) : p.replace(/~1/g, "/").replace(/~0/g, "~")));
 }
 
@@ -42,11 +45,24 @@ const quote = (v: unknown) => clipEcho(JSON.stringify(v) ?? String(v));
 
 /** What the client sent, as a type name; `1e400` parses to Infinity, which no JSON schema number admits. */
 const kindOf = (v: unknown) =>
-  v === null ? "null" : Array.isArray(v) ? "array" : typeof v !== "number" ? typeof v : !Number.isFinite(v) ? "a number too large to represent" : Number.isInteger(v) ? "integer" : "number";
+  v === null
+    ? "null"
+    : Array.isArray(v)
+      ? "array"
+      : typeof v !== "number"
+        ? typeof v
+        : !Number.isFinite(v)
+          ? "a number too large to represent"
+          : Number.isInteger(v)
+            ? "integer"
+            : "number";
 const isCombinator = (i: ValidatorIssue) => /^(oneOf|anyOf|if|discriminator)\./.test(i.errorCode ?? "") || /match (exactly one|a) schema/.test(i.message ?? "");
 const allowedValue = (i: ValidatorIssue) => /allowed values?: (.*)$/.exec(i.message ?? "")?.[1];
 
-interface Located { issue: ValidatorIssue; parts: (string | number)[] }
+interface Located {
+  issue: ValidatorIssue;
+  parts: (string | number)[];
+}
 
 /**
  * One failing oneOf reports every branch's first error. An `enum` error on the value the client
@@ -95,7 +111,11 @@ export function translateValidatorError(err: ValidatorHttpError, body: unknown):
   const sent = valueAt(body, located.parts);
   if (param === null) return new InvalidRequestError(`Invalid request body: ${raw}, but got ${kindOf(sent)}.`, null, "invalid_body");
   if (allowed) {
-    return new InvalidRequestError(`Invalid value for '${param}': ${quote(sent)}. Supported values are: ${allowed.map((v) => `'${v}'`).join(", ")}.`, param, "invalid_value");
+    return new InvalidRequestError(
+      `Invalid value for '${param}': ${quote(sent)}. Supported values are: ${allowed.map((v) => `'${v}'`).join(", ")}.`,
+      param,
+      "invalid_value",
+    );
   }
   const type = /^must be ([\w,]+)$/.exec(raw);
   if (type && issue.errorCode?.startsWith("type")) {

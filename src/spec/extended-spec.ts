@@ -63,7 +63,12 @@ export function validationSubset(doc: SpecDocument, operationIds: ReadonlySet<st
       if (!operationIds.has(op?.operationId)) continue;
       const pathOnly = specPath.split("?")[0];
       paths[pathOnly] ??= {};
-      paths[pathOnly][method] = { operationId: op.operationId, parameters: op.parameters, requestBody: op.requestBody, responses: { default: { description: "any" } } };
+      paths[pathOnly][method] = {
+        operationId: op.operationId,
+        parameters: op.parameters,
+        requestBody: op.requestBody,
+        responses: { default: { description: "any" } },
+      };
     }
   }
   const schemas: Record<string, unknown> = {};
@@ -77,7 +82,13 @@ export function validationSubset(doc: SpecDocument, operationIds: ReadonlySet<st
     pending.push(...collectRefs(schema));
   }
   openRequestBodies(paths, schemas);
-  const subset = stripDocs({ openapi: doc.openapi, info: { title: doc.info.title, version: doc.info.version }, servers: [{ url: "/v1" }], paths, components: { schemas } }) as SpecDocument;
+  const subset = stripDocs({
+    openapi: doc.openapi,
+    info: { title: doc.info.title, version: doc.info.version },
+    servers: [{ url: "/v1" }],
+    paths,
+    components: { schemas },
+  }) as SpecDocument;
   return { ...subset, [OPERATIONS_KEY]: [...operationIds].sort() };
 }
 

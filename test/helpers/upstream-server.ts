@@ -62,7 +62,14 @@ export async function writeFrames(res: http.ServerResponse, frames: string[], de
 export const data = (obj: unknown) => `data: ${typeof obj === "string" ? obj : JSON.stringify(obj)}\n\n`;
 
 export function chatChunk(model: string, delta: Record<string, unknown>, finish: string | null = null, extra: Record<string, unknown> = {}) {
-  return { id: "chatcmpl-up", object: "chat.completion.chunk", created: 1, model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra };
+  return {
+    id: "chatcmpl-up",
+    object: "chat.completion.chunk",
+    created: 1,
+    model,
+    choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+    ...extra,
+  };
 }
 
 export function chatCompletion(model: string, content: string) {
@@ -88,14 +95,16 @@ export async function defaultRoute(req: UpstreamRequest, res: http.ServerRespons
       data(chatChunk(model, { content: " world" })),
       data(chatChunk(model, {}, "stop")),
     ];
-    if (req.body.stream_options?.include_usage) frames.push(data({ ...chatChunk(model, {}), choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }));
+    if (req.body.stream_options?.include_usage)
+      frames.push(data({ ...chatChunk(model, {}), choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }));
     frames.push("data: [DONE]\n\n");
     return writeFrames(res, frames);
   }
   if (req.path.endsWith("/completions")) {
     const choice = (text: string, finish: string | null) => ({ index: 0, text, finish_reason: finish, logprobs: null });
     const base = { id: "cmpl-up", object: "text_completion", created: 1, model };
-    if (!req.body.stream) return sendJson(res, 200, { ...base, choices: [choice("Once upon", "length")], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } });
+    if (!req.body.stream)
+      return sendJson(res, 200, { ...base, choices: [choice("Once upon", "length")], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } });
     startSse(res);
     return writeFrames(res, [data({ ...base, choices: [choice("Once", null)] }), data({ ...base, choices: [choice(" upon", "length")] }), "data: [DONE]\n\n"]);
   }

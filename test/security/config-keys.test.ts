@@ -11,12 +11,18 @@ const objectSchema = (properties: Record<string, unknown>) => ({ type: "object",
 hostileCategory("forbidden keys in request bodies", async () => ({ configDir: await demoCategoryConfig() }), [
   {
     name: "a tool parameter named constructor is served",
-    send: (t) => post(t, CHAT, chatBody({ tools: [{ type: "function", function: { name: "build", parameters: objectSchema({ constructor: { type: "string" } }) } }] })),
+    send: (t) =>
+      post(t, CHAT, chatBody({ tools: [{ type: "function", function: { name: "build", parameters: objectSchema({ constructor: { type: "string" } }) } }] })),
     status: 200,
   },
   {
     name: "a json_schema property named constructor is served",
-    send: (t) => post(t, CHAT, chatBody({ response_format: { type: "json_schema", json_schema: { name: "x", schema: objectSchema({ constructor: { type: "boolean" } }) } } })),
+    send: (t) =>
+      post(
+        t,
+        CHAT,
+        chatBody({ response_format: { type: "json_schema", json_schema: { name: "x", schema: objectSchema({ constructor: { type: "boolean" } }) } } }),
+      ),
     status: 200,
   },
   {
@@ -28,13 +34,18 @@ hostileCategory("forbidden keys in request bodies", async () => ({ configDir: aw
   {
     name: "__proto__ inside a tool schema is a 400",
     send: (t) =>
-      postRaw(t, CHAT, `{"model":"demo","messages":[{"role":"user","content":"hi"}],"max_tokens":2,"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"__proto__":{"type":"string"}}}}}]}`),
+      postRaw(
+        t,
+        CHAT,
+        `{"model":"demo","messages":[{"role":"user","content":"hi"}],"max_tokens":2,"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"__proto__":{"type":"string"}}}}}]}`,
+      ),
     status: 400,
     code: "forbidden_key",
   },
   {
     name: "prototype inside a tool schema is a 400",
-    send: (t) => post(t, CHAT, chatBody({ tools: [{ type: "function", function: { name: "f", parameters: objectSchema({ prototype: { type: "string" } }) } }] })),
+    send: (t) =>
+      post(t, CHAT, chatBody({ tools: [{ type: "function", function: { name: "f", parameters: objectSchema({ prototype: { type: "string" } }) } }] })),
     status: 400,
     code: "forbidden_key",
   },

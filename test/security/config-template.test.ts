@@ -20,7 +20,8 @@ const TEMPLATES = {
   crash: "{% for i in range(999999999) %}x{% endfor %}",
   hang: "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
   // 2^14 * 16 bytes = 256 KiB, over the 64 KiB output limit the tests set.
-  explode: '{% set ns = namespace(s="xxxxxxxxxxxxxxxx") %}{% for i in range(14) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s }}{% for m in messages %}{{ m.content }}{% endfor %}',
+  explode:
+    '{% set ns = namespace(s="xxxxxxxxxxxxxxxx") %}{% for i in range(14) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s }}{% for m in messages %}{{ m.content }}{% endfor %}',
   broken: "{% for m in messages %}{{ m.content ",
 };
 
@@ -30,7 +31,8 @@ const ENV = { UNDERSTUDY_TEMPLATE_RENDER_TIMEOUT_MS: "1000", UNDERSTUDY_TEMPLATE
 const PROBLEMS: Record<keyof typeof TEMPLATES, RegExp> = {
   crash: /crash\.yaml:\d+: local_settings\.template: 'crash\.jinja': the chat template (crashed the renderer process|takes longer than the limit)/,
   hang: /hang\.yaml:\d+: local_settings\.template: 'hang\.jinja': the chat template takes longer than the limit of 1000 ms \(UNDERSTUDY_TEMPLATE_RENDER_TIMEOUT_MS\)/,
-  explode: /explode\.yaml:\d+: local_settings\.template: 'explode\.jinja': the chat template renders \d+ bytes for a sample conversation, more than the limit of 65536 bytes \(UNDERSTUDY_TEMPLATE_MAX_OUTPUT_BYTES\)/,
+  explode:
+    /explode\.yaml:\d+: local_settings\.template: 'explode\.jinja': the chat template renders \d+ bytes for a sample conversation, more than the limit of 65536 bytes \(UNDERSTUDY_TEMPLATE_MAX_OUTPUT_BYTES\)/,
   broken: /broken\.yaml:\d+: local_settings\.template: 'broken\.jinja': the chat template fails to render a sample conversation/,
 };
 

@@ -18,7 +18,10 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 export function aliasBomb(): string {
   const names = "abcdefghi";
   let text = `a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n`;
-  for (let i = 1; i < names.length; i++) text += `${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(",")}]\n`;
+  for (let i = 1; i < names.length; i++)
+    text += `${names[i]}: &${names[i]} [${Array(9)
+      .fill(`*${names[i - 1]}`)
+      .join(",")}]\n`;
   return text;
 }
 
@@ -44,10 +47,22 @@ interface HostileFile {
 const write = (name: string, text: string) => (dir: string) => fs.writeFileSync(path.join(dir, name), text);
 
 const FILES: HostileFile[] = [
-  { name: "an alias bomb", make: write("bomb.yaml", aliasBomb()), problem: /bomb\.yaml:\d+: .*more than the limit of 100000 nodes \(UNDERSTUDY_CONFIG_MAX_NODES\)/ },
+  {
+    name: "an alias bomb",
+    make: write("bomb.yaml", aliasBomb()),
+    problem: /bomb\.yaml:\d+: .*more than the limit of 100000 nodes \(UNDERSTUDY_CONFIG_MAX_NODES\)/,
+  },
   { name: "a recursive alias", make: write("cycle.yaml", "a: &x [1, {b: *x}]\n"), problem: /cycle\.yaml:\d+: .*recursive alias/ },
-  { name: "an alias chain nesting past the depth limit", make: write("deep.yaml", deepAliasChain()), problem: /deep\.yaml:\d+: .*deeper than the limit of 100 levels \(UNDERSTUDY_CONFIG_MAX_DEPTH\)/ },
-  { name: "a file over the size limit", make: write("huge.yaml", `# ${"x".repeat(1024 * 1024)}\n`), problem: /huge\.yaml:1: the file is larger than the limit of 1048576 bytes \(UNDERSTUDY_CONFIG_MAX_FILE_BYTES\)/ },
+  {
+    name: "an alias chain nesting past the depth limit",
+    make: write("deep.yaml", deepAliasChain()),
+    problem: /deep\.yaml:\d+: .*deeper than the limit of 100 levels \(UNDERSTUDY_CONFIG_MAX_DEPTH\)/,
+  },
+  {
+    name: "a file over the size limit",
+    make: write("huge.yaml", `# ${"x".repeat(1024 * 1024)}\n`),
+    problem: /huge\.yaml:1: the file is larger than the limit of 1048576 bytes \(UNDERSTUDY_CONFIG_MAX_FILE_BYTES\)/,
+  },
   {
     name: "a FIFO named like a YAML file",
     make: (dir) => {
@@ -57,7 +72,11 @@ const FILES: HostileFile[] = [
     problem: /fifo\.yaml:1: not a regular file/,
   },
   { name: "a symlink to /dev/zero", make: (dir) => fs.symlinkSync("/dev/zero", path.join(dir, "zero.yaml")), problem: /zero\.yaml:1: not a regular file/ },
-  { name: "a 20,000-space line before a bad key", make: write("spaces.yaml", longLineOfSpaces()), problem: /spaces\.yaml:5: registration\.colour: unknown key 'colour'/ },
+  {
+    name: "a 20,000-space line before a bad key",
+    make: write("spaces.yaml", longLineOfSpaces()),
+    problem: /spaces\.yaml:5: registration\.colour: unknown key 'colour'/,
+  },
   {
     name: "a model outside the model roots and a missing one (no absolute path in the problem)",
     make: (dir) => {
@@ -72,7 +91,11 @@ const CLI = () => path.join(ROOT, "bin/understudy.js");
 
 function validateConfig(dir: string, env: Record<string, string> = {}) {
   const started = Date.now();
-  const r = spawnSync(process.execPath, [CLI(), "validate-config", dir], { encoding: "utf8", timeout: 15_000, env: { ...process.env, NODE_OPTIONS: "", ...env } });
+  const r = spawnSync(process.execPath, [CLI(), "validate-config", dir], {
+    encoding: "utf8",
+    timeout: 15_000,
+    env: { ...process.env, NODE_OPTIONS: "", ...env },
+  });
   return { status: r.status, stderr: r.stderr ?? "", ms: Date.now() - started, timedOut: r.error !== undefined };
 }
 
@@ -150,10 +173,18 @@ describe("understudy validate-config on hostile files", () => {
   it("bounds the directory: files, total bytes, total nodes and registrations (each an env setting)", () => {
     const files = Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`f${i}.yaml`, `a: &a [1, 2, 3, 4, 5, 6, 7, 8]\nb: [*a, *a, *a, *a]\n`]));
     const dir = writeConfigDir(files);
-    expect(validateConfig(dir, { UNDERSTUDY_CONFIG_MAX_FILES: "3" }).stderr).toMatch(/^\.:0: the directory holds more YAML files than the limit of 3 files \(UNDERSTUDY_CONFIG_MAX_FILES\)/m);
-    expect(validateConfig(dir, { UNDERSTUDY_CONFIG_MAX_TOTAL_BYTES: "100" }).stderr).toMatch(/^\.:0: the YAML files together are larger than the limit of 100 bytes \(UNDERSTUDY_CONFIG_MAX_TOTAL_BYTES\)/m);
-    expect(validateConfig(dir, { UNDERSTUDY_CONFIG_MAX_TOTAL_NODES: "100" }).stderr).toMatch(/^\.:0: the YAML files together have more than the limit of 100 nodes \(UNDERSTUDY_CONFIG_MAX_TOTAL_NODES\)/m);
-    expect(validateConfig(dir, { UNDERSTUDY_CONFIG_MAX_REGISTRATIONS: "3" }).stderr).toMatch(/^\.:0: the directory holds more registrations than the limit of 3 registrations \(UNDERSTUDY_CONFIG_MAX_REGISTRATIONS\)/m);
+    expect(validateConfig(dir, { UNDERSTUDY_CONFIG_MAX_FILES: "3" }).stderr).toMatch(
+      /^\.:0: the directory holds more YAML files than the limit of 3 files \(UNDERSTUDY_CONFIG_MAX_FILES\)/m,
+    );
+    expect(validateConfig(dir, { UNDERSTUDY_CONFIG_MAX_TOTAL_BYTES: "100" }).stderr).toMatch(
+      /^\.:0: the YAML files together are larger than the limit of 100 bytes \(UNDERSTUDY_CONFIG_MAX_TOTAL_BYTES\)/m,
+    );
+    expect(validateConfig(dir, { UNDERSTUDY_CONFIG_MAX_TOTAL_NODES: "100" }).stderr).toMatch(
+      /^\.:0: the YAML files together have more than the limit of 100 nodes \(UNDERSTUDY_CONFIG_MAX_TOTAL_NODES\)/m,
+    );
+    expect(validateConfig(dir, { UNDERSTUDY_CONFIG_MAX_REGISTRATIONS: "3" }).stderr).toMatch(
+      /^\.:0: the directory holds more registrations than the limit of 3 registrations \(UNDERSTUDY_CONFIG_MAX_REGISTRATIONS\)/m,
+    );
     const bad = validateConfig(dir, { UNDERSTUDY_CONFIG_MAX_FILES: "zero" });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/UNDERSTUDY_CONFIG_MAX_FILES must be a positive integer/);

@@ -5,7 +5,23 @@
  * bad bytes, as body parsers do) may be served; everything else is a 400. Nothing may crash the
  * native tokenizer or grammar parser, and a 200 must still be well-formed JSON.
  */
-import { CHAT, COMPLETIONS, EMBEDDINGS, chatBody, completionBody, demoCategoryConfig, embeddingBody, hostileCategory, httpRequest, inGroup, postCase, raw, request, type Answer, type HostileCase } from "./harness.js";
+import {
+  CHAT,
+  COMPLETIONS,
+  EMBEDDINGS,
+  chatBody,
+  completionBody,
+  demoCategoryConfig,
+  embeddingBody,
+  hostileCategory,
+  httpRequest,
+  inGroup,
+  postCase,
+  raw,
+  request,
+  type Answer,
+  type HostileCase,
+} from "./harness.js";
 
 const EITHER = [200, 400];
 
@@ -17,7 +33,9 @@ const wellFormed = (a: Answer) => {
 /** The JSON text of `body` with each `@@` replaced by raw bytes. */
 function bytesWith(body: unknown, bytes: number[] | string): Buffer {
   const middle = typeof bytes === "string" ? Buffer.from(bytes, "latin1") : Buffer.from(bytes);
-  const parts = JSON.stringify(body).split("@@").map((p) => Buffer.from(p, "utf8"));
+  const parts = JSON.stringify(body)
+    .split("@@")
+    .map((p) => Buffer.from(p, "utf8"));
   return Buffer.concat(parts.flatMap((p, i) => (i === 0 ? [p] : [middle, p])));
 }
 
@@ -43,12 +61,18 @@ const INVALID_UTF8: HostileCase[] = Object.entries(BAD_UTF8).flatMap(([what, byt
 const MORE_BYTES: HostileCase[] = [
   postCase("an overlong '../' in the model name", CHAT, bytesWith(chatBody({ model: "..@@..@@etc@@passwd" }), [0xc0, 0xaf]), 404, { code: "model_not_found" }),
   postCase("0xff in a key", CHAT, bytesWith({ ...chatBody(), "x-localai-extensions": { "top@@k": 1 } }, [0xff]), 400),
-  postCase("0xff between tokens", CHAT, Buffer.concat([Buffer.from([0x7b, 0xff]), Buffer.from(JSON.stringify(chatBody()).slice(1))]), 400, { code: "invalid_json" }),
+  postCase("0xff between tokens", CHAT, Buffer.concat([Buffer.from([0x7b, 0xff]), Buffer.from(JSON.stringify(chatBody()).slice(1))]), 400, {
+    code: "invalid_json",
+  }),
   postCase("a UTF-8 byte order mark before the JSON", CHAT, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(chatBody()))]), EITHER),
   postCase("the body in UTF-16LE", CHAT, Buffer.from(JSON.stringify(chatBody()), "utf16le"), 400),
   postCase("completions prompt with 0xff", COMPLETIONS, bytesWith(completionBody({ prompt: "a@@b" }), [0xff]), EITHER, { check: wellFormed }),
-  postCase("embeddings input with a CESU-8 surrogate", EMBEDDINGS, bytesWith(embeddingBody({ input: "a@@b" }), [0xed, 0xb0, 0x80]), EITHER, { check: wellFormed }),
-  postCase("a grammar with an overlong quote", CHAT, bytesWith(chatBody({ "x-localai-extensions": { grammar: 'root ::= "a@@"' } }), [0xc0, 0xa2]), EITHER, { check: wellFormed }),
+  postCase("embeddings input with a CESU-8 surrogate", EMBEDDINGS, bytesWith(embeddingBody({ input: "a@@b" }), [0xed, 0xb0, 0x80]), EITHER, {
+    check: wellFormed,
+  }),
+  postCase("a grammar with an overlong quote", CHAT, bytesWith(chatBody({ "x-localai-extensions": { grammar: 'root ::= "a@@"' } }), [0xc0, 0xa2]), EITHER, {
+    check: wellFormed,
+  }),
 ];
 
 /** Lone and mismatched surrogates as JSON escapes: JSON.parse keeps them as they are. */
@@ -63,7 +87,13 @@ const LONE_SURROGATES: HostileCase[] = SURROGATES.flatMap((s) => {
 }).concat([
   postCase("a lone surrogate in a stop sequence", CHAT, chatBody({ stop: ["\ud800"] }), EITHER, { check: wellFormed }),
   postCase("a lone surrogate in a grammar", CHAT, chatBody({ "x-localai-extensions": { grammar: 'root ::= "\ud800"' } }), EITHER, { check: wellFormed }),
-  postCase("a lone surrogate in a json_schema enum", CHAT, chatBody({ response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "string", enum: ["\ud800", "b"] } } } }), EITHER, { check: wellFormed }),
+  postCase(
+    "a lone surrogate in a json_schema enum",
+    CHAT,
+    chatBody({ response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "string", enum: ["\ud800", "b"] } } } }),
+    EITHER,
+    { check: wellFormed },
+  ),
   postCase("a lone surrogate as an extensions key", CHAT, chatBody({ "x-localai-extensions": { "\ud800": 1 } }), 400),
   postCase("a lone surrogate as a logit_bias key", CHAT, chatBody({ logit_bias: { "\ud800": 1 } }), 400),
   postCase("a lone surrogate in a tool name", CHAT, chatBody({ tools: [{ type: "function", function: { name: "f\ud800" } }] }), 400),
@@ -85,10 +115,18 @@ const NULS: HostileCase[] = [
   postCase("NUL in a role", CHAT, chatBody({ messages: [{ role: "user\u0000", content: "hi" }] }), 400),
   postCase("NUL in a completions prompt", COMPLETIONS, completionBody({ prompt: "\u0000\u0000" }), EITHER, { check: wellFormed }),
   postCase("NUL in an embeddings input", EMBEDDINGS, embeddingBody({ input: "a\u0000" }), 200, { check: wellFormed }),
-  postCase("a raw 0x00 byte inside a JSON string", CHAT, bytesWith(chatBody({ messages: [{ role: "user", content: "a@@b" }] }), [0x00]), 400, { code: "invalid_json" }),
-  postCase("a raw 0x00 byte between JSON tokens", CHAT, Buffer.from(`{"model":"demo",\u0000"messages":[{"role":"user","content":"hi"}]}`, "latin1"), 400, { code: "invalid_json" }),
-  postCase("a raw 0x01 control byte inside a JSON string", CHAT, bytesWith(chatBody({ messages: [{ role: "user", content: "a@@b" }] }), [0x01]), 400, { code: "invalid_json" }),
-  postCase("a raw newline inside a JSON string", CHAT, bytesWith(chatBody({ messages: [{ role: "user", content: "a@@b" }] }), "\n"), 400, { code: "invalid_json" }),
+  postCase("a raw 0x00 byte inside a JSON string", CHAT, bytesWith(chatBody({ messages: [{ role: "user", content: "a@@b" }] }), [0x00]), 400, {
+    code: "invalid_json",
+  }),
+  postCase("a raw 0x00 byte between JSON tokens", CHAT, Buffer.from(`{"model":"demo",\u0000"messages":[{"role":"user","content":"hi"}]}`, "latin1"), 400, {
+    code: "invalid_json",
+  }),
+  postCase("a raw 0x01 control byte inside a JSON string", CHAT, bytesWith(chatBody({ messages: [{ role: "user", content: "a@@b" }] }), [0x01]), 400, {
+    code: "invalid_json",
+  }),
+  postCase("a raw newline inside a JSON string", CHAT, bytesWith(chatBody({ messages: [{ role: "user", content: "a@@b" }] }), "\n"), 400, {
+    code: "invalid_json",
+  }),
   postCase("a body that is one 0x00 byte", CHAT, Buffer.from([0]), 400, { code: "invalid_json" }),
   {
     name: "a raw 0x00 byte in a header value (node's parser answers)",
@@ -96,7 +134,12 @@ const NULS: HostileCase[] = [
     status: 400,
     shape: "none",
   },
-  { name: "a raw 0x00 byte in the request target (node's parser answers)", send: (t) => raw(t, httpRequest("GET", "/v1/models/de\u0000mo")), status: 400, shape: "none" },
+  {
+    name: "a raw 0x00 byte in the request target (node's parser answers)",
+    send: (t) => raw(t, httpRequest("GET", "/v1/models/de\u0000mo")),
+    status: 400,
+    shape: "none",
+  },
   { name: "a percent-encoded NUL in GET /v1/models/{model}", send: (t) => request(t, "GET", "/v1/models/demo%00"), status: 404 },
 ];
 

@@ -6,7 +6,24 @@
  * OpenAI's shape, with a JSON content type, no injected header, no resolved file or variable,
  * and a short message that echoes at most a truncated name (issue 9 item 11).
  */
-import { CHAT, COMPLETIONS, EMBEDDINGS, chatBody, completionBody, demoCategoryConfig, embeddingBody, hostileCategory, httpRequest, inGroup, postCase, raw, request, type Answer, type HostileCase, type Target } from "./harness.js";
+import {
+  CHAT,
+  COMPLETIONS,
+  EMBEDDINGS,
+  chatBody,
+  completionBody,
+  demoCategoryConfig,
+  embeddingBody,
+  hostileCategory,
+  httpRequest,
+  inGroup,
+  postCase,
+  raw,
+  request,
+  type Answer,
+  type HostileCase,
+  type Target,
+} from "./harness.js";
 
 /** Longest error body a hostile name may produce: the echo is truncated, not the whole name. */
 const MAX_ECHO_BODY = 2048;
@@ -33,7 +50,7 @@ const HOSTILE_NAMES = [
   "demo\r\nX-Injected: 1",
   "demo\nX-Injected: 1",
   "<script>alert(1)</script>",
-  "\"><img src=x onerror=alert(1)>",
+  '"><img src=x onerror=alert(1)>',
   "$(id)",
   "`id`",
   "demo; rm -rf /",
@@ -108,16 +125,44 @@ const PATHS: HostileCase[] = [
     `${"m".repeat(12 * 1024)}`,
   ].map((name): HostileCase => ({ name: `GET /v1/models/${name.slice(0, 60)}`, send: get(`/v1/models/${name}`), status: 404, check: safeAnswer })),
   // Issue 9 item 12: a malformed percent-encoding is the client's mistake.
-  ...["%ZZ", "%", "demo%", "%E0%A4%A", "%C0%AF", "%ED%A0%80", "%FF"].map((name): HostileCase => ({ name: `GET /v1/models/${name} (bad percent-encoding)`, send: get(`/v1/models/${name}`), status: 400, check: safeAnswer })),
-  ...["/v1/models/../../etc/passwd", "/v1/models/..\\..\\x", "/health/../../etc/passwd", "/openapi.json/../../package.json", "//v1/models/demo/../../../etc/passwd", "/v1/models/demo/extra"].map(
-    (target): HostileCase => ({ name: `GET ${target}`, send: get(target), status: 404, check: safeAnswer }),
-  ),
-  { name: "POST /v1/chat/completions/../../../etc/passwd", send: (t) => raw(t, httpRequest("POST", `${CHAT}/../../../etc/passwd`, { "Content-Type": "application/json", "Content-Length": 2 }, "{}")), status: 404, check: safeAnswer },
-  { name: "POST /v1/chat/completions%2F..%2F", send: (t) => raw(t, httpRequest("POST", "/v1/chat/completions%2F..%2F", { "Content-Type": "application/json", "Content-Length": 2 }, "{}")), status: 404, check: safeAnswer },
+  ...["%ZZ", "%", "demo%", "%E0%A4%A", "%C0%AF", "%ED%A0%80", "%FF"].map((name): HostileCase => ({
+    name: `GET /v1/models/${name} (bad percent-encoding)`,
+    send: get(`/v1/models/${name}`),
+    status: 400,
+    check: safeAnswer,
+  })),
+  ...[
+    "/v1/models/../../etc/passwd",
+    "/v1/models/..\\..\\x",
+    "/health/../../etc/passwd",
+    "/openapi.json/../../package.json",
+    "//v1/models/demo/../../../etc/passwd",
+    "/v1/models/demo/extra",
+  ].map((target): HostileCase => ({ name: `GET ${target}`, send: get(target), status: 404, check: safeAnswer })),
+  {
+    name: "POST /v1/chat/completions/../../../etc/passwd",
+    send: (t) => raw(t, httpRequest("POST", `${CHAT}/../../../etc/passwd`, { "Content-Type": "application/json", "Content-Length": 2 }, "{}")),
+    status: 404,
+    check: safeAnswer,
+  },
+  {
+    name: "POST /v1/chat/completions%2F..%2F",
+    send: (t) => raw(t, httpRequest("POST", "/v1/chat/completions%2F..%2F", { "Content-Type": "application/json", "Content-Length": 2 }, "{}")),
+    status: 404,
+    check: safeAnswer,
+  },
   { name: "GET /v1/models/understudy::v1::demo (a model ref still works)", send: (t) => request(t, "GET", "/v1/models/understudy::v1::demo"), status: 200 },
-  { name: "GET /v1/models/demo?model=../../x (the query is not the model)", send: get("/v1/models/demo?model=../../x"), status: 200, check: (a) => expect(JSON.parse(a.body).id).toBe("demo") },
+  {
+    name: "GET /v1/models/demo?model=../../x (the query is not the model)",
+    send: get("/v1/models/demo?model=../../x"),
+    status: 200,
+    check: (a) => expect(JSON.parse(a.body).id).toBe("demo"),
+  },
 ];
 
 const setup = async () => ({ configDir: await demoCategoryConfig(), rss: true });
 
-hostileCategory("generic: traversal and injection in model names", setup, [...inGroup("body", [...BODY_NAMES, ...OTHER_ENDPOINTS, ...LONG_NAMES]), ...inGroup("path", PATHS)]);
+hostileCategory("generic: traversal and injection in model names", setup, [
+  ...inGroup("body", [...BODY_NAMES, ...OTHER_ENDPOINTS, ...LONG_NAMES]),
+  ...inGroup("path", PATHS),
+]);

@@ -4,10 +4,34 @@
  * number tokens that are not JSON. Expectations: a bounded field out of range is a 400; an
  * unbounded one may be served (200) or refused (400), never a 500, a hang or a runaway generation.
  */
-import { CHAT, COMPLETIONS, EMBEDDINGS, chatBody, completionBody, demoCategoryConfig, embeddingBody, hostileCategory, inGroup, paramNames, postCase, withValue, type HostileCase } from "./harness.js";
+import {
+  CHAT,
+  COMPLETIONS,
+  EMBEDDINGS,
+  chatBody,
+  completionBody,
+  demoCategoryConfig,
+  embeddingBody,
+  hostileCategory,
+  inGroup,
+  paramNames,
+  postCase,
+  withValue,
+  type HostileCase,
+} from "./harness.js";
 
 /** The number texts, in the column order of the table below. */
-const VALUES = ["1e308", "-1e308", "1e400", "-1e400", "9007199254740993", "-9007199254740993", "-0", "1234567890123456789012345678901234567890", "5e-324"] as const;
+const VALUES = [
+  "1e308",
+  "-1e308",
+  "1e400",
+  "-1e400",
+  "9007199254740993",
+  "-9007199254740993",
+  "-0",
+  "1234567890123456789012345678901234567890",
+  "5e-324",
+] as const;
 
 const BAD = 400;
 const EITHER = [200, 400];
@@ -32,15 +56,24 @@ const CHAT_ROWS: [(string | number)[], (number | number[])[]][] = [
   [["seed"], [BAD, BAD, BAD, BAD, EITHER, EITHER, 200, BAD, BAD]],
   [["top_logprobs"], ALL_BAD],
   // OpenAI documents bias values from -100 to 100.
-  [["logit_bias", "1"], [BAD, BAD, BAD, BAD, BAD, BAD, 200, BAD, BAD]],
+  [
+    ["logit_bias", "1"],
+    [BAD, BAD, BAD, BAD, BAD, BAD, 200, BAD, BAD],
+  ],
   [["x-localai-extensions", "top_k"], OPEN_INTEGER],
   [["x-localai-extensions", "min_p"], BOUNDED_NUMBER],
   [["x-localai-extensions", "typical_p"], ALL_BAD],
-  [["x-localai-extensions", "repeat_penalty"], [EITHER, BAD, BAD, BAD, EITHER, BAD, 200, EITHER, 200]],
+  [
+    ["x-localai-extensions", "repeat_penalty"],
+    [EITHER, BAD, BAD, BAD, EITHER, BAD, 200, EITHER, 200],
+  ],
   [["x-localai-extensions", "repeat_last_n"], OPEN_INTEGER],
   [["x-localai-extensions", "n_keep"], ALL_BAD],
   // mirostat 0 (and -0) is "off", the only value this backend takes.
-  [["x-localai-extensions", "mirostat"], [BAD, BAD, BAD, BAD, BAD, BAD, 200, BAD, BAD]],
+  [
+    ["x-localai-extensions", "mirostat"],
+    [BAD, BAD, BAD, BAD, BAD, BAD, 200, BAD, BAD],
+  ],
   [["x-localai-extensions", "mirostat_tau"], ALL_BAD],
 ];
 
@@ -59,17 +92,27 @@ function chatNumberCases(): HostileCase[] {
     return VALUES.map((value, i) =>
       postCase(`chat: ${label(at)} = ${value}`, CHAT, jsonWith(base, at, value), statuses[i], {
         // A huge max_tokens may fairly be a context_length_exceeded naming `messages`.
-        check: String(at[0]).startsWith("max_") ? undefined : (a) => (a.status === 400 ? paramNames(at[0] === "logit_bias" ? "logit_bias" : label(at))(a) : undefined),
+        check: String(at[0]).startsWith("max_")
+          ? undefined
+          : (a) => (a.status === 400 ? paramNames(at[0] === "logit_bias" ? "logit_bias" : label(at))(a) : undefined),
       }),
     );
   });
 }
 
 const OTHER_ROWS: HostileCase[] = [
-  ...["1e308", "1e400", "-1e308", "9007199254740993", "-0"].map((v) => postCase(`completions: max_tokens = ${v}`, COMPLETIONS, jsonWith(completionBody(), ["max_tokens"], v), 400)),
-  ...["1e308", "1e400", "9007199254740993", "-0"].map((v) => postCase(`completions: n = ${v}`, COMPLETIONS, jsonWith(completionBody(), ["n"], v), 400, { check: paramNames("n") })),
-  ...["1e308", "1e400", "9007199254740993"].map((v) => postCase(`completions: best_of = ${v}`, COMPLETIONS, jsonWith(completionBody(), ["best_of"], v), 400, { check: paramNames("best_of") })),
-  ...["1e308", "1e400", "9007199254740993"].map((v) => postCase(`completions: logprobs = ${v}`, COMPLETIONS, jsonWith(completionBody(), ["logprobs"], v), 400, { check: paramNames("logprobs") })),
+  ...["1e308", "1e400", "-1e308", "9007199254740993", "-0"].map((v) =>
+    postCase(`completions: max_tokens = ${v}`, COMPLETIONS, jsonWith(completionBody(), ["max_tokens"], v), 400),
+  ),
+  ...["1e308", "1e400", "9007199254740993", "-0"].map((v) =>
+    postCase(`completions: n = ${v}`, COMPLETIONS, jsonWith(completionBody(), ["n"], v), 400, { check: paramNames("n") }),
+  ),
+  ...["1e308", "1e400", "9007199254740993"].map((v) =>
+    postCase(`completions: best_of = ${v}`, COMPLETIONS, jsonWith(completionBody(), ["best_of"], v), 400, { check: paramNames("best_of") }),
+  ),
+  ...["1e308", "1e400", "9007199254740993"].map((v) =>
+    postCase(`completions: logprobs = ${v}`, COMPLETIONS, jsonWith(completionBody(), ["logprobs"], v), 400, { check: paramNames("logprobs") }),
+  ),
   ...["1e308", "1e400", "-1", "9007199254740993", "4294967297", "0.5"].map((v) =>
     postCase(`completions: prompt token id ${v}`, COMPLETIONS, jsonWith(completionBody(), ["prompt", 0], v), 400, { check: paramNames("prompt") }),
   ),
@@ -91,16 +134,26 @@ const NAN_LIKE = ["NaN", "Infinity", "-Infinity", "1e400", "0x10", " 1", "1_000"
 const NAN_LIKE_CASES: HostileCase[] = [
   ...NAN_LIKE.map((s) => postCase(`chat: temperature = ${JSON.stringify(s)}`, CHAT, chatBody({ temperature: s }), 400, { check: paramNames("temperature") })),
   ...NAN_LIKE.map((s) => postCase(`chat: max_tokens = ${JSON.stringify(s)}`, CHAT, chatBody({ max_tokens: s }), 400, { check: paramNames("max_tokens") })),
-  ...["NaN", "1e400", "0x10"].map((s) => postCase(`chat: logit_bias value ${JSON.stringify(s)}`, CHAT, chatBody({ logit_bias: { 1: s } }), 400, { check: paramNames("logit_bias") })),
-  ...["NaN", "Infinity"].map((s) =>
-    postCase(`chat: x-localai-extensions.top_k = ${JSON.stringify(s)}`, CHAT, chatBody({ "x-localai-extensions": { top_k: s } }), 400, { check: paramNames("x-localai-extensions.top_k") }),
+  ...["NaN", "1e400", "0x10"].map((s) =>
+    postCase(`chat: logit_bias value ${JSON.stringify(s)}`, CHAT, chatBody({ logit_bias: { 1: s } }), 400, { check: paramNames("logit_bias") }),
   ),
-  ...["NaN", "1e400"].map((s) => postCase(`completions: prompt token ${JSON.stringify(s)} in an id list`, COMPLETIONS, completionBody({ prompt: [1, s] }), 400, { check: paramNames("prompt") })),
+  ...["NaN", "Infinity"].map((s) =>
+    postCase(`chat: x-localai-extensions.top_k = ${JSON.stringify(s)}`, CHAT, chatBody({ "x-localai-extensions": { top_k: s } }), 400, {
+      check: paramNames("x-localai-extensions.top_k"),
+    }),
+  ),
+  ...["NaN", "1e400"].map((s) =>
+    postCase(`completions: prompt token ${JSON.stringify(s)} in an id list`, COMPLETIONS, completionBody({ prompt: [1, s] }), 400, {
+      check: paramNames("prompt"),
+    }),
+  ),
 ];
 
 /** Number tokens JSON does not have: a 400 invalid_json, not a lax parse. */
 const NOT_JSON_NUMBERS = ["NaN", "Infinity", "-Infinity", "+1", "01", ".5", "1.", "0x10", "1e", "--1", "1_0"];
-const NOT_JSON_CASES = NOT_JSON_NUMBERS.map((v) => postCase(`chat: temperature = ${v} (not a JSON number)`, CHAT, jsonWith(chatBody(), ["temperature"], v), 400, { code: "invalid_json" }));
+const NOT_JSON_CASES = NOT_JSON_NUMBERS.map((v) =>
+  postCase(`chat: temperature = ${v} (not a JSON number)`, CHAT, jsonWith(chatBody(), ["temperature"], v), 400, { code: "invalid_json" }),
+);
 
 const setup = async () => ({ configDir: await demoCategoryConfig() });
 

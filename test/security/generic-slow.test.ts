@@ -40,10 +40,34 @@ const body = JSON.stringify(chatBody());
 const chatHead = (headers: Record<string, string | number>) => httpRequest("POST", CHAT, { "Content-Type": "application/json", ...headers });
 
 const SLOW: HostileCase[] = [
-  { name: "slow-loris: one header byte per 100 ms", send: trickle(endlessHeader("GET /health HTTP/1.1\r\nHost: x\r\n", 70), 100), status: CUT, shape: "none", check: cutInTime },
-  { name: "slow-loris: one header byte per 500 ms", send: trickle(endlessHeader("GET /health HTTP/1.1\r\nHost: x\r\n", 14), 500), status: CUT, shape: "none", check: cutInTime },
-  { name: "slow-loris: a trickled request line", send: trickle(bytes(`POST ${CHAT}?${"a".repeat(60)} HTTP/1.1\r\n`), 100), status: CUT, shape: "none", check: cutInTime },
-  { name: "slow-loris: chat headers one byte per 250 ms", send: trickle(endlessHeader(`POST ${CHAT} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n`, 30), 250), status: CUT, shape: "none", check: cutInTime },
+  {
+    name: "slow-loris: one header byte per 100 ms",
+    send: trickle(endlessHeader("GET /health HTTP/1.1\r\nHost: x\r\n", 70), 100),
+    status: CUT,
+    shape: "none",
+    check: cutInTime,
+  },
+  {
+    name: "slow-loris: one header byte per 500 ms",
+    send: trickle(endlessHeader("GET /health HTTP/1.1\r\nHost: x\r\n", 14), 500),
+    status: CUT,
+    shape: "none",
+    check: cutInTime,
+  },
+  {
+    name: "slow-loris: a trickled request line",
+    send: trickle(bytes(`POST ${CHAT}?${"a".repeat(60)} HTTP/1.1\r\n`), 100),
+    status: CUT,
+    shape: "none",
+    check: cutInTime,
+  },
+  {
+    name: "slow-loris: chat headers one byte per 250 ms",
+    send: trickle(endlessHeader(`POST ${CHAT} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n`, 30), 250),
+    status: CUT,
+    shape: "none",
+    check: cutInTime,
+  },
   {
     name: "a trickled body: one byte per 100 ms",
     send: trickle([chatHead({ "Content-Length": body.length }), ...bytes(body)], 100),
@@ -53,13 +77,28 @@ const SLOW: HostileCase[] = [
   },
   {
     name: "a trickled chunked body: one 1-byte chunk per 150 ms",
-    send: trickle([chatHead({ "Transfer-Encoding": "chunked" }), ...bytes(body).map((b) => Buffer.concat([Buffer.from("1\r\n"), b, Buffer.from("\r\n")]))], 150),
+    send: trickle(
+      [chatHead({ "Transfer-Encoding": "chunked" }), ...bytes(body).map((b) => Buffer.concat([Buffer.from("1\r\n"), b, Buffer.from("\r\n")]))],
+      150,
+    ),
     status: [...CUT, 400],
     shape: "none",
     check: cutInTime,
   },
-  { name: "Content-Length longer than the body, client waits", send: trickle([chatHead({ "Content-Length": body.length + 100 }), body], 0), status: [...CUT, 400], shape: "none", check: cutInTime },
-  { name: "a Content-Length announced and no body sent", send: trickle([chatHead({ "Content-Length": 1000 })], 0), status: [...CUT, 400], shape: "none", check: cutInTime },
+  {
+    name: "Content-Length longer than the body, client waits",
+    send: trickle([chatHead({ "Content-Length": body.length + 100 }), body], 0),
+    status: [...CUT, 400],
+    shape: "none",
+    check: cutInTime,
+  },
+  {
+    name: "a Content-Length announced and no body sent",
+    send: trickle([chatHead({ "Content-Length": 1000 })], 0),
+    status: [...CUT, 400],
+    shape: "none",
+    check: cutInTime,
+  },
   { name: "a connection that never sends a byte", send: trickle([Buffer.alloc(0)], 0), status: CUT, shape: "none", check: cutInTime },
   { name: "an idle keep-alive connection is closed", send: keepAliveThenIdle, status: 200, check: (a) => expect(a.closed).toBe(true) },
   { name: "40 slow-loris clients at once", send: manySlowClients(40), status: 200 },
@@ -87,7 +126,9 @@ function keepAliveThenIdle(t: Target): Promise<Answer> {
 /** `n` slow-loris clients; the answer is the normal request made while they all hang on. */
 function manySlowClients(n: number) {
   return async (t: Target): Promise<Answer> => {
-    const slow = Array.from({ length: n }, () => raw(t, endlessHeader("GET /health HTTP/1.1\r\nHost: x\r\n", 30), { delayMs: 200, timeoutMs: CLIENT_PATIENCE_MS }));
+    const slow = Array.from({ length: n }, () =>
+      raw(t, endlessHeader("GET /health HTTP/1.1\r\nHost: x\r\n", 30), { delayMs: 200, timeoutMs: CLIENT_PATIENCE_MS }),
+    );
     await sleep(300);
     const normal = await post(t, CHAT, chatBody(), {}, 5000);
     const answers = await Promise.all(slow);

@@ -7,7 +7,21 @@
  * `x-localai-extensions` field. Each must be a 400 whose `param` names the place, never a 500 or a
  * 200 that silently ignores it.
  */
-import { CHAT, COMPLETIONS, EMBEDDINGS, chatBody, completionBody, demoCategoryConfig, embeddingBody, hostileCategory, inGroup, paramNames, postCase, withValue, type HostileCase } from "./harness.js";
+import {
+  CHAT,
+  COMPLETIONS,
+  EMBEDDINGS,
+  chatBody,
+  completionBody,
+  demoCategoryConfig,
+  embeddingBody,
+  hostileCategory,
+  inGroup,
+  paramNames,
+  postCase,
+  withValue,
+  type HostileCase,
+} from "./harness.js";
 
 type Kind = "string" | "integer" | "float" | "boolean" | "object" | "array" | "null";
 
@@ -99,7 +113,9 @@ function rejectedKinds(accepted: string): Kind[] {
 function wrongTypeCases(label: string, target: string, base: Record<string, unknown>, fields: Record<string, string>): HostileCase[] {
   return Object.entries(fields).flatMap(([field, accepted]) =>
     rejectedKinds(accepted).map((kind) =>
-      postCase(`${label}: ${field} = ${JSON.stringify(SAMPLES[kind])} (${kind})`, target, { ...base, [field]: SAMPLES[kind] }, 400, { check: paramNames(field) }),
+      postCase(`${label}: ${field} = ${JSON.stringify(SAMPLES[kind])} (${kind})`, target, { ...base, [field]: SAMPLES[kind] }, 400, {
+        check: paramNames(field),
+      }),
     ),
   );
 }
@@ -111,28 +127,59 @@ const fn = (extra: Record<string, unknown>) => ({ name: "f", parameters: { type:
 type Nested = [string, (string | number)[], unknown, string];
 
 const MESSAGES: Nested[] = [
-  ...[["a string", "hi"], ["a number", 7], ["null", null], ["an array", []], ["a boolean", true], ["an empty object", {}]].map(
-    ([what, v]): Nested => [`messages[0] is ${what}`, ["messages", 0], v, "messages[0]"],
-  ),
+  ...[
+    ["a string", "hi"],
+    ["a number", 7],
+    ["null", null],
+    ["an array", []],
+    ["a boolean", true],
+    ["an empty object", {}],
+  ].map(([what, v]): Nested => [`messages[0] is ${what}`, ["messages", 0], v, "messages[0]"]),
   ...[7, null, {}, [], true, "hacker", "", "USER"].map((v): Nested => [`messages[0].role = ${JSON.stringify(v)}`, ["messages", 0, "role"], v, "messages[0]"]),
   ...[7, true, {}, null].map((v): Nested => [`user content = ${JSON.stringify(v)}`, ["messages", 0, "content"], v, "messages[0]"]),
   ...[7, {}, [], null].map((v): Nested => [`messages[0].name = ${JSON.stringify(v)}`, ["messages", 0, "name"], v, "messages[0]"]),
   ["a second message without a role", ["messages", 1], { content: "x" }, "messages[1]"],
   ["a system message with a number content", ["messages", 1], { role: "system", content: 7 }, "messages[1]"],
   ["an assistant message with tool_calls a string", ["messages", 1], { role: "assistant", tool_calls: "x" }, "messages[1]"],
-  ["an assistant tool call with a numeric id", ["messages", 1], { role: "assistant", tool_calls: [{ id: 1, type: "function", function: { name: "f", arguments: "{}" } }] }, "messages[1]"],
-  ["an assistant tool call with object arguments", ["messages", 1], { role: "assistant", tool_calls: [{ id: "c", type: "function", function: { name: "f", arguments: {} } }] }, "messages[1]"],
+  [
+    "an assistant tool call with a numeric id",
+    ["messages", 1],
+    { role: "assistant", tool_calls: [{ id: 1, type: "function", function: { name: "f", arguments: "{}" } }] },
+    "messages[1]",
+  ],
+  [
+    "an assistant tool call with object arguments",
+    ["messages", 1],
+    { role: "assistant", tool_calls: [{ id: "c", type: "function", function: { name: "f", arguments: {} } }] },
+    "messages[1]",
+  ],
   ["a tool message without tool_call_id", ["messages", 1], { role: "tool", content: "x" }, "messages[1]"],
   ["a tool message with a numeric tool_call_id", ["messages", 1], { role: "tool", content: "x", tool_call_id: 7 }, "messages[1]"],
 ];
 
 const PARTS: Nested[] = [
-  [1], ["hi"], [null], [[]], [{}], [{ type: "text" }], [{ type: "text", text: 7 }], [{ type: "text", text: null }], [{ type: 7, text: "hi" }],
-  [{ type: "banana", text: "hi" }], [{ type: "image_url", image_url: 7 }], [{ type: "image_url", image_url: { url: 7 } }], [{ type: "text", text: "a" }, 7],
+  [1],
+  ["hi"],
+  [null],
+  [[]],
+  [{}],
+  [{ type: "text" }],
+  [{ type: "text", text: 7 }],
+  [{ type: "text", text: null }],
+  [{ type: 7, text: "hi" }],
+  [{ type: "banana", text: "hi" }],
+  [{ type: "image_url", image_url: 7 }],
+  [{ type: "image_url", image_url: { url: 7 } }],
+  [{ type: "text", text: "a" }, 7],
 ].map((parts): Nested => [`content parts ${JSON.stringify(parts)}`, ["messages", 0, "content"], parts, "messages[0]"]);
 
 const TOOLS: Nested[] = [
-  ...[[1], [null], ["f"], [[]], [{}], [{ type: "function" }], [{ type: "banana", function: fn({}) }]].map((v): Nested => [`tools = ${JSON.stringify(v)}`, ["tools"], v, "tools[0]"]),
+  ...[[1], [null], ["f"], [[]], [{}], [{ type: "function" }], [{ type: "banana", function: fn({}) }]].map((v): Nested => [
+    `tools = ${JSON.stringify(v)}`,
+    ["tools"],
+    v,
+    "tools[0]",
+  ]),
   ...(
     [
       ["function is a string", "f"],
@@ -147,19 +194,44 @@ const TOOLS: Nested[] = [
       ["function.description is an object", fn({ description: {} })],
     ] as const
   ).map(([what, v]): Nested => [`tools[0].${what}`, ["tools"], tool(v), "tools[0]"]),
-  ...[7, [], true, { type: "function" }, { type: "function", function: "f" }, { type: "function", function: { name: 7 } }, { type: 7, function: { name: "f" } }].map(
-    (v): Nested => [`tool_choice = ${JSON.stringify(v)}`, ["tool_choice"], v, "tool_choice"],
-  ),
+  ...[
+    7,
+    [],
+    true,
+    { type: "function" },
+    { type: "function", function: "f" },
+    { type: "function", function: { name: 7 } },
+    { type: 7, function: { name: "f" } },
+  ].map((v): Nested => [`tool_choice = ${JSON.stringify(v)}`, ["tool_choice"], v, "tool_choice"]),
 ];
 
 const FORMATS: Nested[] = [
-  ...["json", 7, [], { type: 7 }, { type: "banana" }, { type: "json_schema" }, { type: "json_schema", json_schema: "x" }, { type: "json_schema", json_schema: { name: 7, schema: {} } },
-    { type: "json_schema", json_schema: { name: "x", schema: "x" } }, { type: "json_schema", json_schema: { name: "x", schema: [] } }, { type: "json_schema", json_schema: { name: "x", strict: "yes", schema: {} } }].map(
-    (v): Nested => [`response_format = ${JSON.stringify(v)}`, ["response_format"], v, "response_format"],
-  ),
-  ...["x", 7, [], { include_usage: "yes" }, { include_usage: null }].map((v): Nested => [`stream_options = ${JSON.stringify(v)} (streaming)`, ["stream_options"], v, "stream_options"]),
+  ...[
+    "json",
+    7,
+    [],
+    { type: 7 },
+    { type: "banana" },
+    { type: "json_schema" },
+    { type: "json_schema", json_schema: "x" },
+    { type: "json_schema", json_schema: { name: 7, schema: {} } },
+    { type: "json_schema", json_schema: { name: "x", schema: "x" } },
+    { type: "json_schema", json_schema: { name: "x", schema: [] } },
+    { type: "json_schema", json_schema: { name: "x", strict: "yes", schema: {} } },
+  ].map((v): Nested => [`response_format = ${JSON.stringify(v)}`, ["response_format"], v, "response_format"]),
+  ...["x", 7, [], { include_usage: "yes" }, { include_usage: null }].map((v): Nested => [
+    `stream_options = ${JSON.stringify(v)} (streaming)`,
+    ["stream_options"],
+    v,
+    "stream_options",
+  ]),
   ...[7, {}, [7], [null], [[]], ["a", 7], true].map((v): Nested => [`stop = ${JSON.stringify(v)}`, ["stop"], v, "stop"]),
-  ...[{ 1: "x" }, { 1: 0.5 }, { 1: null }, { 1: {} }, { 1: [] }, { x: 1 }, { "-1": 1 }, []].map((v): Nested => [`logit_bias = ${JSON.stringify(v)}`, ["logit_bias"], v, "logit_bias"]),
+  ...[{ 1: "x" }, { 1: 0.5 }, { 1: null }, { 1: {} }, { 1: [] }, { x: 1 }, { "-1": 1 }, []].map((v): Nested => [
+    `logit_bias = ${JSON.stringify(v)}`,
+    ["logit_bias"],
+    v,
+    "logit_bias",
+  ]),
   ...[{ k: 7 }, { k: null }, { k: {} }, { k: [] }, []].map((v): Nested => [`metadata = ${JSON.stringify(v)}`, ["metadata"], v, "metadata"]),
 ];
 
@@ -170,7 +242,7 @@ const EXTENSIONS: Record<string, unknown[]> = {
   typical_p: ["1", {}, null],
   repeat_penalty: ["1", false, [], null],
   repeat_last_n: ["64", 1.5, {}, null],
-  grammar: [7, true, {}, ["root ::= \"a\""], null],
+  grammar: [7, true, {}, ['root ::= "a"'], null],
   ignore_eos: ["true", 1, {}, null],
   n_keep: ["1", 0.5, null],
   mirostat: ["2", 3, 1.5, null],
@@ -202,12 +274,18 @@ const OTHER_ENDPOINTS: HostileCase[] = [
     postCase(`embeddings: input = ${JSON.stringify(v)}`, EMBEDDINGS, embeddingBody({ input: v }), 400, { check: paramNames("input") }),
   ),
   ...["1", 0.5, null, []].map((v) =>
-    postCase(`completions: x-localai-extensions.top_k = ${JSON.stringify(v)}`, COMPLETIONS, completionBody({ "x-localai-extensions": { top_k: v } }), 400, { check: paramNames("x-localai-extensions.top_k") }),
+    postCase(`completions: x-localai-extensions.top_k = ${JSON.stringify(v)}`, COMPLETIONS, completionBody({ "x-localai-extensions": { top_k: v } }), 400, {
+      check: paramNames("x-localai-extensions.top_k"),
+    }),
   ),
   ...["true", 1, null].map((v) =>
-    postCase(`embeddings: x-localai-extensions.debug = ${JSON.stringify(v)}`, EMBEDDINGS, embeddingBody({ "x-localai-extensions": { debug: v } }), 400, { check: paramNames("x-localai-extensions.debug") }),
+    postCase(`embeddings: x-localai-extensions.debug = ${JSON.stringify(v)}`, EMBEDDINGS, embeddingBody({ "x-localai-extensions": { debug: v } }), 400, {
+      check: paramNames("x-localai-extensions.debug"),
+    }),
   ),
-  postCase("embeddings: an x-localai-extensions field of chat (top_k)", EMBEDDINGS, embeddingBody({ "x-localai-extensions": { top_k: 1 } }), 400, { check: paramNames("x-localai-extensions.top_k") }),
+  postCase("embeddings: an x-localai-extensions field of chat (top_k)", EMBEDDINGS, embeddingBody({ "x-localai-extensions": { top_k: 1 } }), 400, {
+    check: paramNames("x-localai-extensions.top_k"),
+  }),
 ];
 
 const setup = async () => ({ configDir: await demoCategoryConfig() });

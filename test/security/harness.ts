@@ -59,14 +59,25 @@ export interface SpawnOptions {
 /** Starts `understudy serve` on the config directory; resolves once it listens. */
 export async function spawnServer(options: SpawnOptions): Promise<Target> {
   if (!fs.existsSync(path.join(ROOT, "dist/cli.js"))) throw new Error("dist/ is missing: run `npm run build` first");
-  const child: ChildProcess = spawn(process.execPath, ["--expose-gc", ENTRY, "serve", "--config", options.configDir, "--host", "127.0.0.1", "--port", "0", ...(options.args ?? [])], {
-    cwd: ROOT,
-    // A fixed mmap threshold: glibc's default raises it after large frees, so freed socket and
-    // stream buffers stay in its heap and RSS counts them though nothing holds them. Fixed, RSS
-    // follows what the process really retains, which is what the RSS checks are about.
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_LEVEL: "info", HOSTILE_TEST_KEY: TEST_SECRET, MALLOC_MMAP_THRESHOLD_: "131072", ...options.env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ["--expose-gc", ENTRY, "serve", "--config", options.configDir, "--host", "127.0.0.1", "--port", "0", ...(options.args ?? [])],
+    {
+      cwd: ROOT,
+      // A fixed mmap threshold: glibc's default raises it after large frees, so freed socket and
+      // stream buffers stay in its heap and RSS counts them though nothing holds them. Fixed, RSS
+      // follows what the process really retains, which is what the RSS checks are about.
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "",
+        LOG_LEVEL: "info",
+        HOSTILE_TEST_KEY: TEST_SECRET,
+        MALLOC_MMAP_THRESHOLD_: "131072",
+        ...options.env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const logs: string[] = [];
   let exit: string | undefined;
   let partial = "";
@@ -220,7 +231,9 @@ export function raw(t: Target, parts: string | Buffer | (string | Buffer)[], opt
 /** A request line and headers (Host and Connection: close added unless given) and a body. */
 export function httpRequest(method: string, target: string, headers: Record<string, string | number> = {}, body: string | Buffer = ""): Buffer {
   const all: Record<string, string | number> = { Host: "127.0.0.1", Connection: "close", ...headers };
-  const head = `${method} ${target} HTTP/1.1\r\n${Object.entries(all).map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n`;
+  const head = `${method} ${target} HTTP/1.1\r\n${Object.entries(all)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join("\r\n")}\r\n\r\n`;
   return Buffer.concat([Buffer.from(head, "latin1"), typeof body === "string" ? Buffer.from(body, "utf8") : body]);
 }
 
@@ -231,7 +244,14 @@ export function postRaw(t: Target, target: string, body: string | Buffer, header
 }
 
 /** A request through fetch (undici): for well-formed requests. */
-export async function request(t: Target, method: string, target: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs = 30_000): Promise<Answer> {
+export async function request(
+  t: Target,
+  method: string,
+  target: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<Answer> {
   const init: RequestInit = { method, headers: { ...headers }, signal: AbortSignal.timeout(timeoutMs) };
   if (body !== undefined) {
     init.body = typeof body === "string" || Buffer.isBuffer(body) ? (body as string) : JSON.stringify(body);
@@ -247,7 +267,8 @@ export async function request(t: Target, method: string, target: string, body?: 
   }
 }
 
-export const post = (t: Target, target: string, body: unknown, headers?: Record<string, string>, timeoutMs?: number) => request(t, "POST", target, body, headers, timeoutMs);
+export const post = (t: Target, target: string, body: unknown, headers?: Record<string, string>, timeoutMs?: number) =>
+  request(t, "POST", target, body, headers, timeoutMs);
 
 /** A minimal valid chat body for the demo model; `extra` fields are added or replace. */
 export const chatBody = (extra: Record<string, unknown> = {}) => ({ model: "demo", messages: [{ role: "user", content: "hi" }], max_tokens: 2, ...extra });
@@ -364,23 +385,29 @@ export function hostileCategory(title: string, setup: () => Promise<CategorySetu
     });
 
     for (const c of cases) {
-      it(c.name, async () => {
-        if (!t.alive()) t = await start();
-        const from = t.logs.length;
-        const answer = await c.send(t);
-        if (!t.alive()) throw new Error(`the server died during the case: ${t.exitReason()}`);
-        const expected = Array.isArray(c.status) ? c.status : [c.status];
-        if (!expected.includes(answer.status)) {
-          throw new Error(`expected status ${expected.join(" or ")}, got ${answer.status}${answer.timedOut ? " (timed out)" : ""}: ${answer.body.slice(0, 400)}`);
-        }
-        if (answer.status >= 400 && (c.shape ?? "openai") === "openai") assertOpenAIError(answer, c.code);
-        assertNoLeaks(answer.body, t, "the response body");
-        assertNoLeaks(JSON.stringify(answer.headers), t, "the response headers");
-        await c.check?.(answer, t);
-        await normal(t);
-        if (!t.alive()) throw new Error(`the server died after the case: ${t.exitReason()}`);
-        assertNoLeaks(t.logs.slice(from).join("\n"), t, "a log line");
-      }, c.timeoutMs ?? 30_000);
+      it(
+        c.name,
+        async () => {
+          if (!t.alive()) t = await start();
+          const from = t.logs.length;
+          const answer = await c.send(t);
+          if (!t.alive()) throw new Error(`the server died during the case: ${t.exitReason()}`);
+          const expected = Array.isArray(c.status) ? c.status : [c.status];
+          if (!expected.includes(answer.status)) {
+            throw new Error(
+              `expected status ${expected.join(" or ")}, got ${answer.status}${answer.timedOut ? " (timed out)" : ""}: ${answer.body.slice(0, 400)}`,
+            );
+          }
+          if (answer.status >= 400 && (c.shape ?? "openai") === "openai") assertOpenAIError(answer, c.code);
+          assertNoLeaks(answer.body, t, "the response body");
+          assertNoLeaks(JSON.stringify(answer.headers), t, "the response headers");
+          await c.check?.(answer, t);
+          await normal(t);
+          if (!t.alive()) throw new Error(`the server died after the case: ${t.exitReason()}`);
+          assertNoLeaks(t.logs.slice(from).join("\n"), t, "a log line");
+        },
+        c.timeoutMs ?? 30_000,
+      );
     }
 
     if (cases.length > 0) {

@@ -27,13 +27,23 @@ export function upstreamConfigDir(providers: Record<string, unknown>[], models: 
 }
 
 /** A chat body for `model` whose first message names the upstream's scenario. */
-export const ask = (model: string, scenario: string, extra: Record<string, unknown> = {}) => ({ model, messages: [{ role: "user", content: scenario }], ...extra });
+export const ask = (model: string, scenario: string, extra: Record<string, unknown> = {}) => ({
+  model,
+  messages: [{ role: "user", content: scenario }],
+  ...extra,
+});
 
 /**
  * A case's request: scripts `behaviour` for `scenario` on the upstream, then sends a chat naming it
  * (without a behaviour, a plain "hello" the upstream answers normally).
  */
-export function sendScripted(upstream: () => HostileUpstream, model: string, scenario: string, behaviour: Behaviour | undefined, stream = false): (t: Target) => Promise<Answer> {
+export function sendScripted(
+  upstream: () => HostileUpstream,
+  model: string,
+  scenario: string,
+  behaviour: Behaviour | undefined,
+  stream = false,
+): (t: Target) => Promise<Answer> {
   return (t) => {
     if (behaviour) upstream().script(scenario, behaviour);
     return post(t, CHAT, ask(model, behaviour ? scenario : "hello", stream ? { stream: true } : {}));

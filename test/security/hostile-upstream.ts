@@ -136,7 +136,8 @@ export async function startHostileUpstream(): Promise<HostileUpstream> {
 // ---------------------------------------------------------------------------------------------
 // Behaviours
 
-const COMPLETION_HEAD = '{"id":"chatcmpl-h","object":"chat.completion","created":1,"model":"up","choices":[{"index":0,"message":{"role":"assistant","content":"';
+const COMPLETION_HEAD =
+  '{"id":"chatcmpl-h","object":"chat.completion","created":1,"model":"up","choices":[{"index":0,"message":{"role":"assistant","content":"';
 const COMPLETION_TAIL = '"},"finish_reason":"stop","logprobs":null}]}';
 
 export interface BigBodyOptions {

@@ -54,8 +54,11 @@ async function upstreamConfig(): Promise<string> {
     }
     res.end(data(chatChunk("up-model", {}, "stop")) + "data: [DONE]\n\n");
   });
-  const providers = [{ id: "up", type: "openai-compatible", endpoints: [{ url: upstream.url }], timeouts: { first_byte_ms: 10_000, idle_ms: 20_000, total_ms: 60_000 } }];
-  const reg = (model: string, upstreamModel: string) => yaml.dump({ registration: { model }, local_settings: { backend: "openai-compatible", provider: "up", upstream_model: upstreamModel } });
+  const providers = [
+    { id: "up", type: "openai-compatible", endpoints: [{ url: upstream.url }], timeouts: { first_byte_ms: 10_000, idle_ms: 20_000, total_ms: 60_000 } },
+  ];
+  const reg = (model: string, upstreamModel: string) =>
+    yaml.dump({ registration: { model }, local_settings: { backend: "openai-compatible", provider: "up", upstream_model: upstreamModel } });
   return demoCategoryConfig({ "providers.yaml": yaml.dump(providers), "flood.yaml": reg("flood", "up-flood"), "finite.yaml": reg("finite", "up-finite") });
 }
 
@@ -126,7 +129,10 @@ hostileCategory(
         const sentMb = flood.sent / MB;
         const { text, ended } = await readToEnd(socket, 10_000);
         socket.destroy();
-        return answer(statusLine(text), JSON.stringify({ upstreamClosedAfterMs, sentMb, ended, growthMb: (peak - before) / MB, upstreamClosed: flood.request?.closedEarly }));
+        return answer(
+          statusLine(text),
+          JSON.stringify({ upstreamClosedAfterMs, sentMb, ended, growthMb: (peak - before) / MB, upstreamClosed: flood.request?.closedEarly }),
+        );
       },
       status: 200,
       shape: "none",

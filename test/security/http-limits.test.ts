@@ -85,7 +85,11 @@ const announced = (name: string, target: string, method = "POST"): HostileCase =
 
 hostileCategory(
   "http: request body limits",
-  async () => ({ configDir: await demoCategoryConfig(), env: { UNDERSTUDY_BODY_LIMIT: String(MB), UNDERSTUDY_BODY_BYTES_IN_FLIGHT: String(4 * MB) }, rss: true }),
+  async () => ({
+    configDir: await demoCategoryConfig(),
+    env: { UNDERSTUDY_BODY_LIMIT: String(MB), UNDERSTUDY_BODY_BYTES_IN_FLIGHT: String(4 * MB) },
+    rss: true,
+  }),
   [
     announced("an announced 100 GB body on chat is refused before it is read", CHAT),
     announced("... on completions", "/v1/completions"),
@@ -101,7 +105,8 @@ hostileCategory(
     },
     {
       name: "Expect: 100-continue with a body over the limit: 413 instead of 100 Continue",
-      send: (t) => answeredWithin(1000, t, httpRequest("POST", CHAT, { "Content-Type": "application/json", "Content-Length": 100 * MB, Expect: "100-continue" })),
+      send: (t) =>
+        answeredWithin(1000, t, httpRequest("POST", CHAT, { "Content-Type": "application/json", "Content-Length": 100 * MB, Expect: "100-continue" })),
       status: 413,
       code: "request_too_large",
     },
@@ -203,7 +208,9 @@ async function slowUpstreamConfig(): Promise<string> {
     }
     res.end(data(chatChunk("up-model", {}, "stop")) + "data: [DONE]\n\n");
   });
-  const providers = [{ id: "up", type: "openai-compatible", endpoints: [{ url: upstream.url }], timeouts: { first_byte_ms: 10_000, idle_ms: 5000, total_ms: 20_000 } }];
+  const providers = [
+    { id: "up", type: "openai-compatible", endpoints: [{ url: upstream.url }], timeouts: { first_byte_ms: 10_000, idle_ms: 5000, total_ms: 20_000 } },
+  ];
   const registration = { registration: { model: "slow" }, local_settings: { backend: "openai-compatible", provider: "up", upstream_model: "up-model" } };
   return demoCategoryConfig({ "providers.yaml": yaml.dump(providers), "slow.yaml": yaml.dump(registration) });
 }
@@ -217,13 +224,24 @@ hostileCategory(
   "http: slow clients",
   async () => ({
     configDir: await slowUpstreamConfig(),
-    env: { UNDERSTUDY_HEADERS_TIMEOUT_MS: "1000", UNDERSTUDY_REQUEST_TIMEOUT_MS: "2000", UNDERSTUDY_KEEP_ALIVE_TIMEOUT_MS: "1000", UNDERSTUDY_MAX_CONNECTIONS: "32" },
+    env: {
+      UNDERSTUDY_HEADERS_TIMEOUT_MS: "1000",
+      UNDERSTUDY_REQUEST_TIMEOUT_MS: "2000",
+      UNDERSTUDY_KEEP_ALIVE_TIMEOUT_MS: "1000",
+      UNDERSTUDY_MAX_CONNECTIONS: "32",
+    },
     teardown: async () => upstream?.close(),
   }),
   [
     {
       name: "slow-loris: a header line every 250 ms is cut by the headers timeout",
-      send: (t) => closedWithin(3000, t, [Buffer.from(`POST ${CHAT} HTTP/1.1\r\nHost: x\r\n`), ...Array.from({ length: 40 }, (_, i) => Buffer.from(`X-Pad-${i}: a\r\n`))], 250),
+      send: (t) =>
+        closedWithin(
+          3000,
+          t,
+          [Buffer.from(`POST ${CHAT} HTTP/1.1\r\nHost: x\r\n`), ...Array.from({ length: 40 }, (_, i) => Buffer.from(`X-Pad-${i}: a\r\n`))],
+          250,
+        ),
       status: [408, 0],
       shape: "none",
       check: (a) => {

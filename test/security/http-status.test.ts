@@ -31,11 +31,21 @@ const cases: HostileCase[] = [
   emptyBody(CHAT),
   emptyBody("/v1/completions"),
   emptyBody("/v1/embeddings"),
-  { name: "a POST with no body at all", send: (t) => raw(t, httpRequest("POST", CHAT, { "Content-Type": "application/json" })), status: 400, code: "missing_required_parameter" },
+  {
+    name: "a POST with no body at all",
+    send: (t) => raw(t, httpRequest("POST", CHAT, { "Content-Type": "application/json" })),
+    status: 400,
+    code: "missing_required_parameter",
+  },
 
   // Nesting: 3,000 levels overflowed a recursive walk (500); anything past 64 is refused before any walk.
   { name: "3,000 nested arrays in a tool's parameters", send: (t) => postRaw(t, CHAT, chatWithParameter(arrays(3000))), status: 400, code: "nesting_too_deep" },
-  { name: "3,000 nested objects in a tool's parameters", send: (t) => postRaw(t, CHAT, chatWithParameter('{"a":'.repeat(3000) + "1" + "}".repeat(3000))), status: 400, code: "nesting_too_deep" },
+  {
+    name: "3,000 nested objects in a tool's parameters",
+    send: (t) => postRaw(t, CHAT, chatWithParameter('{"a":'.repeat(3000) + "1" + "}".repeat(3000))),
+    status: 400,
+    code: "nesting_too_deep",
+  },
   { name: "100,000 nested arrays in metadata", send: (t) => postRaw(t, CHAT, chatWithMetadata(arrays(100_000))), status: 400, code: "nesting_too_deep" },
   { name: "65 levels in all is over the limit", send: (t) => postRaw(t, CHAT, chatWithMetadata(arrays(64))), status: 400, code: "nesting_too_deep" },
   {
@@ -49,11 +59,21 @@ const cases: HostileCase[] = [
     send: (t) => post(t, CHAT, chatBody({ messages: [{ role: "user", content: `${"[{".repeat(200)}\\"[[[\\\\"${"{".repeat(100)}` }] })),
     status: 200,
   },
-  { name: "nesting past the limit on an express route (a body on GET /v1/models)", send: (t) => raw(t, httpRequest("GET", "/v1/models", { "Content-Type": "application/json", "Content-Length": 2000 }, arrays(1000))), status: 400, code: "nesting_too_deep" },
+  {
+    name: "nesting past the limit on an express route (a body on GET /v1/models)",
+    send: (t) => raw(t, httpRequest("GET", "/v1/models", { "Content-Type": "application/json", "Content-Length": 2000 }, arrays(1000))),
+    status: 400,
+    code: "nesting_too_deep",
+  },
 
   // Malformed percent-encoding in a path parameter (express's router throws a URIError tagged 400).
   { name: "GET /v1/models/%ZZ", send: (t) => raw(t, httpRequest("GET", "/v1/models/%ZZ")), status: 400, code: "invalid_url_encoding" },
-  { name: "GET /v1/models/%E0%A4%A (truncated UTF-8 escape)", send: (t) => raw(t, httpRequest("GET", "/v1/models/%E0%A4%A")), status: 400, code: "invalid_url_encoding" },
+  {
+    name: "GET /v1/models/%E0%A4%A (truncated UTF-8 escape)",
+    send: (t) => raw(t, httpRequest("GET", "/v1/models/%E0%A4%A")),
+    status: 400,
+    code: "invalid_url_encoding",
+  },
 
   // Content-Encoding: refused with 415 on both layers (no inflating, so no zip bomb).
   {
@@ -62,10 +82,29 @@ const cases: HostileCase[] = [
     status: 415,
     code: "unsupported_content_encoding",
   },
-  { name: "a garbage gzip body on chat", send: (t) => postRaw(t, CHAT, "garbage", { "Content-Encoding": "gzip" }), status: 415, code: "unsupported_content_encoding" },
-  { name: "a deflate body on embeddings", send: (t) => postRaw(t, "/v1/embeddings", Buffer.from([0x78, 0x9c, 0x03, 0x00]), { "Content-Encoding": "deflate" }), status: 415, code: "unsupported_content_encoding" },
-  { name: "Content-Encoding: identity is accepted", send: (t) => postRaw(t, CHAT, JSON.stringify(chatBody()), { "Content-Encoding": "identity" }), status: 200 },
-  { name: "a charset other than UTF-8", send: (t) => postRaw(t, CHAT, JSON.stringify(chatBody()), { "Content-Type": "application/json; charset=utf-16" }), status: 415, code: "unsupported_media_type" },
+  {
+    name: "a garbage gzip body on chat",
+    send: (t) => postRaw(t, CHAT, "garbage", { "Content-Encoding": "gzip" }),
+    status: 415,
+    code: "unsupported_content_encoding",
+  },
+  {
+    name: "a deflate body on embeddings",
+    send: (t) => postRaw(t, "/v1/embeddings", Buffer.from([0x78, 0x9c, 0x03, 0x00]), { "Content-Encoding": "deflate" }),
+    status: 415,
+    code: "unsupported_content_encoding",
+  },
+  {
+    name: "Content-Encoding: identity is accepted",
+    send: (t) => postRaw(t, CHAT, JSON.stringify(chatBody()), { "Content-Encoding": "identity" }),
+    status: 200,
+  },
+  {
+    name: "a charset other than UTF-8",
+    send: (t) => postRaw(t, CHAT, JSON.stringify(chatBody()), { "Content-Type": "application/json; charset=utf-16" }),
+    status: 415,
+    code: "unsupported_media_type",
+  },
 
   // Echoes of client input are cut: a 1 MB name must not make a 1 MB error.
   {
@@ -78,33 +117,68 @@ const cases: HostileCase[] = [
       expect(error(a).message).toMatch(/characters\)/);
     },
   },
-  { name: "a 10 KB model name on /v1/models/{model}", send: (t) => request(t, "GET", `/v1/models/${"m".repeat(10_000)}`), status: 404, code: "model_not_found", check: expectSmall(1024) },
-  { name: "a 100 KB unknown field name", send: (t) => post(t, CHAT, chatBody({ "x-localai-extensions": { ["k".repeat(100_000)]: 1 } })), status: 400, code: "unknown_parameter", check: expectSmall(1024) },
-  { name: "a 100 KB invalid enum value", send: (t) => post(t, CHAT, chatBody({ messages: [{ role: "r".repeat(100_000), content: "hi" }] })), status: 400, check: expectSmall(1024) },
-  { name: "a 100 KB value failing a pattern or range", send: (t) => post(t, CHAT, chatBody({ stop: ["s".repeat(100_000)], n: 1, temperature: 9 })), status: 400, check: expectSmall(1024) },
-  { name: "a 10 KB Content-Type", send: (t) => postRaw(t, CHAT, "{}", { "Content-Type": `text/${"x".repeat(10_000)}` }), status: 415, check: expectSmall(1024) },
+  {
+    name: "a 10 KB model name on /v1/models/{model}",
+    send: (t) => request(t, "GET", `/v1/models/${"m".repeat(10_000)}`),
+    status: 404,
+    code: "model_not_found",
+    check: expectSmall(1024),
+  },
+  {
+    name: "a 100 KB unknown field name",
+    send: (t) => post(t, CHAT, chatBody({ "x-localai-extensions": { ["k".repeat(100_000)]: 1 } })),
+    status: 400,
+    code: "unknown_parameter",
+    check: expectSmall(1024),
+  },
+  {
+    name: "a 100 KB invalid enum value",
+    send: (t) => post(t, CHAT, chatBody({ messages: [{ role: "r".repeat(100_000), content: "hi" }] })),
+    status: 400,
+    check: expectSmall(1024),
+  },
+  {
+    name: "a 100 KB value failing a pattern or range",
+    send: (t) => post(t, CHAT, chatBody({ stop: ["s".repeat(100_000)], n: 1, temperature: 9 })),
+    status: 400,
+    check: expectSmall(1024),
+  },
+  {
+    name: "a 10 KB Content-Type",
+    send: (t) => postRaw(t, CHAT, "{}", { "Content-Type": `text/${"x".repeat(10_000)}` }),
+    status: 415,
+    check: expectSmall(1024),
+  },
   { name: "a 10 KB unknown URL", send: (t) => raw(t, httpRequest("GET", `/v1/${"u".repeat(10_000)}`)), status: 404, check: expectSmall(1024) },
 
   // Range errors in OpenAI's words.
   ...[
-    { field: { max_tokens: 0 }, param: "max_tokens", code: "integer_below_min_value", message: "Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got 0 instead." },
+    {
+      field: { max_tokens: 0 },
+      param: "max_tokens",
+      code: "integer_below_min_value",
+      message: "Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got 0 instead.",
+    },
     { field: { max_completion_tokens: -5 }, param: "max_completion_tokens", code: "integer_below_min_value" },
     { field: { n: 0 }, param: "n", code: "integer_below_min_value" },
-    { field: { temperature: 3 }, param: "temperature", code: "decimal_above_max_value", message: "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got 3 instead." },
+    {
+      field: { temperature: 3 },
+      param: "temperature",
+      code: "decimal_above_max_value",
+      message: "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got 3 instead.",
+    },
     { field: { top_p: -0.5 }, param: "top_p", code: "decimal_below_min_value" },
     { field: { messages: [] }, param: "messages", code: "empty_array" },
-  ].map(
-    ({ field, param, code, message }): HostileCase => ({
-      name: `range: ${JSON.stringify(field)}`,
-      send: (t) => post(t, CHAT, chatBody(field)),
-      status: 400,
-      code,
-      check: (a) => {
-        expect(error(a).param).toBe(param);
-        if (message) expect(error(a).message).toBe(message);
-      },
-    }),
-  ),
+  ].map(({ field, param, code, message }): HostileCase => ({
+    name: `range: ${JSON.stringify(field)}`,
+    send: (t) => post(t, CHAT, chatBody(field)),
+    status: 400,
+    code,
+    check: (a) => {
+      expect(error(a).param).toBe(param);
+      if (message) expect(error(a).message).toBe(message);
+    },
+  })),
   {
     name: "range on completions: max_tokens 0",
     send: (t) => post(t, "/v1/completions", { model: "demo", prompt: "hi", max_tokens: 0 }),
@@ -113,9 +187,12 @@ const cases: HostileCase[] = [
   },
 
   // Names the client controls are looked up in own properties only.
-  ...["constructor", "__proto__", "toString", "hasOwnProperty"].map(
-    (name): HostileCase => ({ name: `GET /v1/models/${name}`, send: (t) => request(t, "GET", `/v1/models/${name}`), status: 404, code: "model_not_found" }),
-  ),
+  ...["constructor", "__proto__", "toString", "hasOwnProperty"].map((name): HostileCase => ({
+    name: `GET /v1/models/${name}`,
+    send: (t) => request(t, "GET", `/v1/models/${name}`),
+    status: 404,
+    code: "model_not_found",
+  })),
   { name: "model 'constructor' on chat", send: (t) => post(t, CHAT, chatBody({ model: "constructor" })), status: 404, code: "model_not_found" },
 ];
 

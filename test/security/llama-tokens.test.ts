@@ -5,7 +5,25 @@
  * tokenizing a 9.9 MB message held the main thread for 2.6 s, and a 100k-value enum for 55 s,
  * with `/health` unanswered meanwhile. Each such case polls `/health` while it runs.
  */
-import { CHAT, COMPLETIONS, EMBEDDINGS, chatBody, completionBody, demoCategoryConfig, embeddingBody, hostileCategory, inGroup, paramNames, post, postCase, request, sleep, type Answer, type HostileCase, type Target } from "./harness.js";
+import {
+  CHAT,
+  COMPLETIONS,
+  EMBEDDINGS,
+  chatBody,
+  completionBody,
+  demoCategoryConfig,
+  embeddingBody,
+  hostileCategory,
+  inGroup,
+  paramNames,
+  post,
+  postCase,
+  request,
+  sleep,
+  type Answer,
+  type HostileCase,
+  type Target,
+} from "./harness.js";
 
 /**
  * How long `/health` may take while a hostile request is being handled: 200 ms (issue 9), plus
@@ -62,7 +80,8 @@ function probed(name: string, target: string, body: unknown, status: number, cod
         await sleep(10);
       }
       const result = await answer;
-      if (slow.length > 0) return { ...result, status: 0, body: `/health took ${slow.join(", ")} ms (of ${probes} probes; ${Math.round(allowed)} allowed) while the request ran` };
+      if (slow.length > 0)
+        return { ...result, status: 0, body: `/health took ${slow.join(", ")} ms (of ${probes} probes; ${Math.round(allowed)} allowed) while the request ran` };
       return result;
     },
   };
@@ -86,20 +105,40 @@ const tokenCases: HostileCase[] = [
 
 const sizeCases: HostileCase[] = [
   probed("chat: a 9.9 MB message", CHAT, chatBody({ messages: [{ role: "user", content: bigText(9.9 * MB) }] }), 400, "context_length_exceeded", "messages"),
-  probed("chat: 100 text parts of 95 KB", CHAT, chatBody({ messages: [{ role: "user", content: Array.from({ length: 100 }, () => ({ type: "text", text: bigText(95_000) })) }] }), 400, "context_length_exceeded", "messages"),
+  probed(
+    "chat: 100 text parts of 95 KB",
+    CHAT,
+    chatBody({ messages: [{ role: "user", content: Array.from({ length: 100 }, () => ({ type: "text", text: bigText(95_000) })) }] }),
+    400,
+    "context_length_exceeded",
+    "messages",
+  ),
   probed("completions: a 9.9 MB prompt", COMPLETIONS, completionBody({ prompt: bigText(9.9 * MB) }), 400, "context_length_exceeded", "prompt"),
   probed("embeddings: a 9.9 MB input", EMBEDDINGS, embeddingBody({ input: bigText(9.9 * MB) }), 400, "context_length_exceeded", "input"),
   probed(
     "chat: a JSON schema with a 100,000-value enum",
     CHAT,
-    chatBody({ response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "object", properties: { a: { enum: Array.from({ length: 100_000 }, (_, i) => `value-${i}`) } } } } } }),
+    chatBody({
+      response_format: {
+        type: "json_schema",
+        json_schema: { name: "x", schema: { type: "object", properties: { a: { enum: Array.from({ length: 100_000 }, (_, i) => `value-${i}`) } } } },
+      },
+    }),
     400,
     "invalid_schema",
     "response_format.json_schema.schema",
   ),
-  postCase("completions: 5,000 token ids (over the context)", COMPLETIONS, completionBody({ prompt: Array.from({ length: 5000 }, () => 1) }), 400, { code: "context_length_exceeded", check: paramNames("prompt") }),
-  postCase("completions: 20 prompts x n 8", COMPLETIONS, completionBody({ prompt: Array.from({ length: 20 }, () => "hi"), n: 8 }), 400, { check: paramNames("prompt") }),
+  postCase("completions: 5,000 token ids (over the context)", COMPLETIONS, completionBody({ prompt: Array.from({ length: 5000 }, () => 1) }), 400, {
+    code: "context_length_exceeded",
+    check: paramNames("prompt"),
+  }),
+  postCase("completions: 20 prompts x n 8", COMPLETIONS, completionBody({ prompt: Array.from({ length: 20 }, () => "hi"), n: 8 }), 400, {
+    check: paramNames("prompt"),
+  }),
   postCase("chat: a 2 MB stop sequence", CHAT, chatBody({ stop: ["x".repeat(2 * MB)] }), 400, { check: paramNames("stop") }),
 ];
 
-hostileCategory("llama-cpp: token budgets and prompt sizes", async () => ({ configDir: await demoCategoryConfig() }), [...inGroup("max tokens", tokenCases), ...inGroup("sizes", sizeCases)]);
+hostileCategory("llama-cpp: token budgets and prompt sizes", async () => ({ configDir: await demoCategoryConfig() }), [
+  ...inGroup("max tokens", tokenCases),
+  ...inGroup("sizes", sizeCases),
+]);

@@ -6,7 +6,10 @@
  */
 import { CHAT, chatBody, demoCategoryConfig, hostileCategory, paramNames, postCase, type Answer, type HostileCase } from "./harness.js";
 
-const fn = (name: unknown) => ({ type: "function", function: { name, parameters: { type: "object", properties: { city: { type: "string", maxLength: 4 } } } } });
+const fn = (name: unknown) => ({
+  type: "function",
+  function: { name, parameters: { type: "object", properties: { city: { type: "string", maxLength: 4 } } } },
+});
 const named = (name: string) => ({ type: "function", function: { name } });
 const refused = (name: string, body: unknown, param: string): HostileCase => postCase(name, CHAT, body, 400, { check: paramNames(param) });
 
@@ -36,9 +39,15 @@ const cases: HostileCase[] = [
   refused("logit_bias key 'toString'", chatBody({ logit_bias: { toString: 5 } }), "logit_bias"),
   // A tool that really has an inherited name is called by that name.
   ...["constructor", "toString"].map((name) =>
-    postCase(`a tool named '${name}' is called when tool_choice names it`, CHAT, chatBody({ max_tokens: 120, tools: [fn(name), fn("other")], tool_choice: named(name), parallel_tool_calls: false }), 200, {
-      check: callsOnly(name),
-    }),
+    postCase(
+      `a tool named '${name}' is called when tool_choice names it`,
+      CHAT,
+      chatBody({ max_tokens: 120, tools: [fn(name), fn("other")], tool_choice: named(name), parallel_tool_calls: false }),
+      200,
+      {
+        check: callsOnly(name),
+      },
+    ),
   ),
 ];
 

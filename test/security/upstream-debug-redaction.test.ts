@@ -17,7 +17,13 @@ let upstream: HostileUpstream;
 /** The index of the first log line of the case running. */
 let from = 0;
 
-function scripted(name: string, model: string, behaviour: Behaviour | undefined, status: number, more: Partial<HostileCase> & { stream?: boolean } = {}): HostileCase {
+function scripted(
+  name: string,
+  model: string,
+  behaviour: Behaviour | undefined,
+  status: number,
+  more: Partial<HostileCase> & { stream?: boolean } = {},
+): HostileCase {
   return {
     name,
     status,
@@ -37,7 +43,10 @@ async function caseLogs(t: Target, answer: Answer): Promise<string> {
 }
 
 /** The URL the upstream was called with, quoted back in its error message. */
-const urlEcho: Behaviour = keyEcho({ fields: ["message"], value: (_key, req) => `no such deployment at ${req.target} (auth ${req.headers.authorization ?? "none"})` });
+const urlEcho: Behaviour = keyEcho({
+  fields: ["message"],
+  value: (_key, req) => `no such deployment at ${req.target} (auth ${req.headers.authorization ?? "none"})`,
+});
 
 hostileCategory(
   "upstream debug_connections: redaction",
@@ -76,12 +85,18 @@ hostileCategory(
         expect(text).not.toContain(TEST_SECRET.slice(SPLIT_AT));
       },
     }),
-    scripted("a 3-character key quoted in an error is redacted for the client and in the log", "gw-short", keyEcho({ fields: ["message", "type", "param", "code"] }), 400, {
-      check: async (answer, t) => {
-        expect(JSON.parse(answer.body).error.message).toContain("[REDACTED]");
-        expect(await caseLogs(t, answer)).toContain("[REDACTED]");
+    scripted(
+      "a 3-character key quoted in an error is redacted for the client and in the log",
+      "gw-short",
+      keyEcho({ fields: ["message", "type", "param", "code"] }),
+      400,
+      {
+        check: async (answer, t) => {
+          expect(JSON.parse(answer.body).error.message).toContain("[REDACTED]");
+          expect(await caseLogs(t, answer)).toContain("[REDACTED]");
+        },
       },
-    }),
+    ),
     scripted("a 3-character key quoted in a 401 is redacted", "gw-short", keyEcho({ status: 401, fields: ["message"] }), 502, { code: "upstream_auth_error" }),
     scripted("a query-string secret is not logged with the URL", "gw-query", undefined, 200, {
       shape: "none",

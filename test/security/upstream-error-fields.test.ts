@@ -65,9 +65,17 @@ hostileCategory(
     scripted("a 401 quoting the key everywhere", keyEcho({ status: 401, fields: ALL }), 502),
     scripted("a 500 quoting the key everywhere", keyEcho({ status: 500, fields: ALL }), 502),
     scripted("a 200 error payload quoting the key in type, param and code", keyEcho({ status: 200, fields: ["type", "param", "code"] }), 502),
-    scripted("a stream opening with an error payload quoting the key", keyEcho({ stream: true, first: true, fields: ["type", "param", "code"] }), 502, { stream: true, check: bounded }),
-    scripted("a stream opening with `event: error` quoting the key", keyEcho({ stream: true, first: true, namedEvent: true, fields: ALL }), 502, { stream: true, check: bounded }),
-    scripted("an in-stream error payload quoting the key in type, param and code", keyEcho({ stream: true, fields: ["type", "param", "code"] }), 200, { stream: true }),
+    scripted("a stream opening with an error payload quoting the key", keyEcho({ stream: true, first: true, fields: ["type", "param", "code"] }), 502, {
+      stream: true,
+      check: bounded,
+    }),
+    scripted("a stream opening with `event: error` quoting the key", keyEcho({ stream: true, first: true, namedEvent: true, fields: ALL }), 502, {
+      stream: true,
+      check: bounded,
+    }),
+    scripted("an in-stream error payload quoting the key in type, param and code", keyEcho({ stream: true, fields: ["type", "param", "code"] }), 200, {
+      stream: true,
+    }),
     scripted("an in-stream `event: error` quoting the key everywhere", keyEcho({ stream: true, namedEvent: true, fields: ALL }), 200, { stream: true }),
     scripted("a 400 with 60 KB fields (and the key inside) is answered in a few hundred bytes", keyEcho({ fields: ALL, value: huge }), 400),
     scripted("an in-stream error with 60 KB fields is cut to size", keyEcho({ stream: true, fields: ALL, value: huge }), 200, { stream: true }),

@@ -110,7 +110,10 @@ hostileCategory(
         const answer = await post(t, CHAT, ask("gw", "after-done", { stream: true }));
         const req = upstream.last("after-done")!;
         await Promise.race([req.settled, sleep(10_000)]);
-        return { ...answer, body: JSON.stringify({ done: answer.body.endsWith("data: [DONE]\n\n"), upstreamCut: req.closedEarly, sentMb: req.bytesWritten / MB }) };
+        return {
+          ...answer,
+          body: JSON.stringify({ done: answer.body.endsWith("data: [DONE]\n\n"), upstreamCut: req.closedEarly, sentMb: req.bytesWritten / MB }),
+        };
       },
       status: 200,
       shape: "none",

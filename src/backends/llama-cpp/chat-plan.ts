@@ -49,7 +49,11 @@ function renderPrompt(loaded: Loaded, history: ChatHistoryItem[], functions: Cha
       documentFunctionParams: true,
     });
   } catch (err) {
-    throw new InvalidRequestError(`The model's chat template cannot render these messages: ${clipEcho((err as Error).message, 200)}`, "messages", "invalid_value");
+    throw new InvalidRequestError(
+      `The model's chat template cannot render these messages: ${clipEcho((err as Error).message, 200)}`,
+      "messages",
+      "invalid_value",
+    );
   }
 }
 
@@ -69,8 +73,14 @@ export async function planChat(req: ChatRequest, runtime: LlamaRuntime): Promise
   const history = toChatHistory(req.messages as ChatMessage[], { allowImages: false });
   const sampling = await samplingOptions(req as never, llama, loaded.model, contextSize);
   const formatGrammar = await schemaGrammar(req, llama);
-  if (formatGrammar && sampling.grammar) throw new InvalidRequestError("Use either response_format or x-localai-extensions.grammar, not both", "x-localai-extensions.grammar", "conflicting_parameters");
-  if ((formatGrammar || sampling.grammar) && functions) throw new InvalidRequestError("Tools cannot be combined with a grammar or a JSON response_format on this backend", "tools", "conflicting_parameters");
+  if (formatGrammar && sampling.grammar)
+    throw new InvalidRequestError(
+      "Use either response_format or x-localai-extensions.grammar, not both",
+      "x-localai-extensions.grammar",
+      "conflicting_parameters",
+    );
+  if ((formatGrammar || sampling.grammar) && functions)
+    throw new InvalidRequestError("Tools cannot be combined with a grammar or a JSON response_format on this backend", "tools", "conflicting_parameters");
   if (formatGrammar) sampling.grammar = formatGrammar;
 
   const { LlamaText } = await nodeLlamaCpp();
@@ -80,10 +90,14 @@ export async function planChat(req: ChatRequest, runtime: LlamaRuntime): Promise
   const promptTokens = renderPrompt(loaded, history, functions).contextText.tokenize(loaded.model.tokenizer).length;
   const param = maxCompletionTokens !== undefined ? "max_completion_tokens" : "max_tokens";
   if (requested != null && promptTokens + requested > contextSize) {
-    throw new ContextLengthExceededError(`This model's maximum context length is ${contextSize} tokens. However, you requested ${promptTokens + requested} tokens (${promptTokens} in the messages, ${requested} in the completion). Please reduce the length of the messages or the ${param}.`);
+    throw new ContextLengthExceededError(
+      `This model's maximum context length is ${contextSize} tokens. However, you requested ${promptTokens + requested} tokens (${promptTokens} in the messages, ${requested} in the completion). Please reduce the length of the messages or the ${param}.`,
+    );
   }
   if (promptTokens >= contextSize) {
-    throw new ContextLengthExceededError(`This model's maximum context length is ${contextSize} tokens. However, your messages resulted in ${promptTokens} tokens. Please reduce the length of the messages.`);
+    throw new ContextLengthExceededError(
+      `This model's maximum context length is ${contextSize} tokens. However, your messages resulted in ${promptTokens} tokens. Please reduce the length of the messages.`,
+    );
   }
   return {
     history,

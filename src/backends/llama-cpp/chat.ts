@@ -2,7 +2,17 @@
 import type { LlamaChatResponse } from "node-llama-cpp";
 import { ApiError, ClientAbortError } from "../../core/errors.js";
 import { runStream } from "./stream-runner.js";
-import { chatChunk, chatCompletion, newId, nowSeconds, usage, type ChatChoice, type ChatStreamHeader, type FinishReason, type ToolCall } from "../openai-shapes.js";
+import {
+  chatChunk,
+  chatCompletion,
+  newId,
+  nowSeconds,
+  usage,
+  type ChatChoice,
+  type ChatStreamHeader,
+  type FinishReason,
+  type ToolCall,
+} from "../openai-shapes.js";
 import type { CallContext, ChatRequest } from "../types.js";
 import { planChat, type ChatPlan } from "./chat-plan.js";
 import type { LlamaRuntime, Slot } from "./runtime.js";
@@ -57,7 +67,15 @@ export async function generateChoice(slot: Slot, plan: ChatPlan, choice: number,
   };
   // node-llama-cpp takes a grammar or functions, never both (the plan has refused the mix).
   const res = plan.functions
-    ? await slot.chat.generateResponse(plan.history, Object.assign(base, { functions: plan.functions, documentFunctionParams: true, maxParallelFunctionCalls: plan.maxParallelFunctionCalls, onFunctionCallParamsChunk }))
+    ? await slot.chat.generateResponse(
+        plan.history,
+        Object.assign(base, {
+          functions: plan.functions,
+          documentFunctionParams: true,
+          maxParallelFunctionCalls: plan.maxParallelFunctionCalls,
+          onFunctionCallParamsChunk,
+        }),
+      )
     : await slot.chat.generateResponse(plan.history, Object.assign(base, { grammar: plan.sampling.grammar }));
   const toolCalls = (res.functionCalls ?? []).map((fc, i) => ({
     id: ids.get(i) ?? newId("call_"),
@@ -74,7 +92,13 @@ function checkSchema(plan: ChatPlan, text: string): void {
   try {
     plan.schemaGrammar!.parse(text);
   } catch (err) {
-    throw new ApiError(500, "server_error", `The model's output did not validate against the response_format schema: ${(err as Error).message}`, null, "schema_validation_failed");
+    throw new ApiError(
+      500,
+      "server_error",
+      `The model's output did not validate against the response_format schema: ${(err as Error).message}`,
+      null,
+      "schema_validation_failed",
+    );
   }
 }
 
@@ -85,7 +109,12 @@ const message = (r: ChoiceResult): ChatChoice["message"] => ({
   ...(r.toolCalls.length > 0 ? { tool_calls: r.toolCalls } : {}),
 });
 
-const header = (ctx: CallContext): ChatStreamHeader => ({ id: newId("chatcmpl-"), created: nowSeconds(), model: ctx.requestedModel, system_fingerprint: "fp_understudy_llamacpp" });
+const header = (ctx: CallContext): ChatStreamHeader => ({
+  id: newId("chatcmpl-"),
+  created: nowSeconds(),
+  model: ctx.requestedModel,
+  system_fingerprint: "fp_understudy_llamacpp",
+});
 
 export async function chatCompletions(runtime: LlamaRuntime, req: ChatRequest, ctx: CallContext) {
   const plan = await planChat(req, runtime);
@@ -109,7 +138,8 @@ function streamChat(plan: ChatPlan, lease: { slot: Slot; release(): void }, req:
   const head = header(ctx);
   const withUsage = req.stream_options?.include_usage === true;
   return runStream(lease, ctx, async (out, signal) => {
-    const chunk = (choice: Record<string, unknown>) => chatChunk(head, [Object.assign({ logprobs: null, finish_reason: null }, choice)], withUsage ? null : undefined);
+    const chunk = (choice: Record<string, unknown>) =>
+      chatChunk(head, [Object.assign({ logprobs: null, finish_reason: null }, choice)], withUsage ? null : undefined);
     const content = (index: number, text: string) => chunk({ index, delta: { content: text } });
     let completion = 0;
     for (let i = 0; i < plan.n; i++) {

@@ -43,7 +43,11 @@ function promptList(prompt: CompletionRequest["prompt"]): (string | number[])[] 
 function checkPromptSize(raw: string | number[], i: number, contextSize: number, budget: number): void {
   const param = `prompt[${i}]`;
   if (Array.isArray(raw)) {
-    if (raw.length >= contextSize) throw new ContextLengthExceededError(`This model's maximum context length is ${contextSize} tokens, however your prompt has ${raw.length} tokens. Please reduce your prompt.`, param);
+    if (raw.length >= contextSize)
+      throw new ContextLengthExceededError(
+        `This model's maximum context length is ${contextSize} tokens, however your prompt has ${raw.length} tokens. Please reduce your prompt.`,
+        param,
+      );
   } else {
     checkChars(raw.length, budget, contextSize, param, "the prompt has");
   }
@@ -56,7 +60,10 @@ function readPrompt(model: LlamaModel, raw: string | number[], i: number, reques
   }
   const tokens = Array.isArray(raw) ? raw.length : model.tokenize(raw).length + (model.tokens.shouldPrependBosToken ? 1 : 0);
   if (tokens + requested > contextSize) {
-    throw new ContextLengthExceededError(`This model's maximum context length is ${contextSize} tokens, however you requested ${tokens + requested} tokens (${tokens} in your prompt; ${requested} for the completion). Please reduce your prompt or completion length.`, "prompt");
+    throw new ContextLengthExceededError(
+      `This model's maximum context length is ${contextSize} tokens, however you requested ${tokens + requested} tokens (${tokens} in your prompt; ${requested} for the completion). Please reduce your prompt or completion length.`,
+      "prompt",
+    );
   }
   const text = Array.isArray(raw) ? model.detokenize(raw as Token[]) : raw;
   return { input: Array.isArray(raw) ? (raw as Token[]) : raw, text, tokens, maxTokens: boundedMaxTokens(requested, contextSize - tokens) };
@@ -69,7 +76,11 @@ async function plan(req: CompletionRequest, runtime: LlamaRuntime): Promise<Plan
   const n = req.n ?? 1;
   const choices = MAX_COMPLETION_CHOICES;
   if (raws.length * n > choices.value) {
-    throw new InvalidRequestError(`${raws.length} prompts x n=${n} make ${raws.length * n} choices, more than ${describeLimit(choices, "choices per request")}`, "prompt", "invalid_value");
+    throw new InvalidRequestError(
+      `${raws.length} prompts x n=${n} make ${raws.length * n} choices, more than ${describeLimit(choices, "choices per request")}`,
+      "prompt",
+      "invalid_value",
+    );
   }
   const { model, context } = await runtime.load();
   const budget = charBudget(model, context.contextSize);
@@ -110,7 +121,8 @@ export async function completions(runtime: LlamaRuntime, req: CompletionRequest,
   if (req.stream) {
     const withUsage = req.stream_options?.include_usage === true;
     return runStream(lease, ctx, async (out, signal) => {
-      const chunk = (index: number, text: string, finish: FinishReason | null = null) => textCompletion(h, [{ text, index, logprobs: null, finish_reason: finish }], withUsage ? null : undefined);
+      const chunk = (index: number, text: string, finish: FinishReason | null = null) =>
+        textCompletion(h, [{ text, index, logprobs: null, finish_reason: finish }], withUsage ? null : undefined);
       let completion = 0;
       for (const [pi, prompt] of p.prompts.entries()) {
         for (let j = 0; j < p.n; j++) {

@@ -20,7 +20,8 @@ const base64 = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLe
 
 async function embedOne(context: LlamaEmbeddingContext, raw: string | number[], i: number, vocab: number, limit: number) {
   // Sizes before anything reads the input: tokenizing runs on the main thread.
-  if (Array.isArray(raw) && raw.length > limit) throw new ContextLengthExceededError(`input[${i}] has ${raw.length} tokens; this model's limit is ${limit}`, `input[${i}]`);
+  if (Array.isArray(raw) && raw.length > limit)
+    throw new ContextLengthExceededError(`input[${i}] has ${raw.length} tokens; this model's limit is ${limit}`, `input[${i}]`);
   if (typeof raw === "string") checkChars(raw.length, charBudget(context.model, limit), limit, `input[${i}]`, `input[${i}] has`);
   if (Array.isArray(raw) && raw.some((t) => !Number.isInteger(t) || t < 0 || t >= vocab)) {
     throw new InvalidRequestError(`input token ids must be in 0..${vocab - 1}`, `input[${i}]`, "invalid_value");
@@ -32,12 +33,17 @@ async function embedOne(context: LlamaEmbeddingContext, raw: string | number[], 
 }
 
 export async function embeddings(runtime: LlamaRuntime, req: EmbeddingRequest, ctx: CallContext) {
-  if (runtime.settings.embeddings === false) throw new InvalidRequestError("Embeddings are disabled for this model (local_settings.embeddings: false)", "model", "model_not_supported");
+  if (runtime.settings.embeddings === false)
+    throw new InvalidRequestError("Embeddings are disabled for this model (local_settings.embeddings: false)", "model", "model_not_supported");
   const { loaded, lease } = await runtime.acquireEmbedding(ctx.client.signal);
   try {
     const dims = loaded.model.embeddingVectorSize;
     if (req.dimensions != null && req.dimensions !== dims) {
-      throw new InvalidRequestError(`This model's embeddings have ${dims} dimensions; 'dimensions' must be ${dims} or omitted`, "dimensions", "unsupported_value");
+      throw new InvalidRequestError(
+        `This model's embeddings have ${dims} dimensions; 'dimensions' must be ${dims} or omitted`,
+        "dimensions",
+        "unsupported_value",
+      );
     }
     const vocab = loaded.model.fileInfo.metadata.tokenizer.ggml.tokens.length;
     const limit = loaded.context.contextSize;

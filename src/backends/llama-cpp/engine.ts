@@ -19,7 +19,13 @@ export function nodeLlamaCpp(): Promise<NodeLlamaCpp> {
 /** Never downloads or compiles: a missing prebuilt binary is an error, not a build. */
 export function llamaEngine(): Promise<Llama> {
   llamaP ??= nodeLlamaCpp().then((m) =>
-    m.getLlama({ build: "never", gpu: process.env.UNDERSTUDY_GPU === "auto" ? "auto" : false, skipDownload: true, progressLogs: false, logLevel: m.LlamaLogLevel.error }),
+    m.getLlama({
+      build: "never",
+      gpu: process.env.UNDERSTUDY_GPU === "auto" ? "auto" : false,
+      skipDownload: true,
+      progressLogs: false,
+      logLevel: m.LlamaLogLevel.error,
+    }),
   );
   return llamaP;
 }
@@ -69,7 +75,10 @@ export function releaseModel(file: string, gpuLayers: "auto" | number): void {
   entry.disposeTimer = setTimeout(() => {
     if (entry.users > 0 || models.get(key) !== entry) return;
     models.delete(key);
-    void entry.model.then((model) => model.dispose(), () => undefined);
+    void entry.model.then(
+      (model) => model.dispose(),
+      () => undefined,
+    );
   }, UNUSED_MODEL_GRACE_MS);
   entry.disposeTimer.unref();
 }

@@ -146,7 +146,8 @@ function overLimit(src: string): string | undefined {
   const alts = GRAMMAR_LIMITS.alternatives;
   const amb = GRAMMAR_LIMITS.ambiguity;
   if (c.alternatives > alts.value) return `The grammar can go on in ${c.alternatives} ways at one point, more than ${describeLimit(alts, "alternatives")}`;
-  if (c.skips > amb.value) return `The grammar is too ambiguous: one point can be reached in ${c.skips} ways by skipping optional items, more than ${describeLimit(amb, "ways")}`;
+  if (c.skips > amb.value)
+    return `The grammar is too ambiguous: one point can be reached in ${c.skips} ways by skipping optional items, more than ${describeLimit(amb, "ways")}`;
   const step = mul(c.alternatives, c.stepWays);
   if (step > alts.value * amb.value) {
     return `The grammar is too ambiguous: one matching step can take ${step} ways (${c.alternatives} alternatives x ${c.stepWays}), more than ${alts.value * amb.value} (${alts.env} x ${amb.env})`;

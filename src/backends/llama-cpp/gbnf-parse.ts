@@ -20,7 +20,10 @@ export interface GbnfRules {
 
 /** A grammar llama.cpp would refuse, or one over a limit. */
 export class GbnfError extends Error {
-  constructor(message: string, readonly kind: "syntax" | "limit") {
+  constructor(
+    message: string,
+    readonly kind: "syntax" | "limit",
+  ) {
     super(message);
   }
 }
@@ -37,7 +40,11 @@ const MAX_REPETITION = 2000;
 
 const isWordChar = (c: string) => (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c === "-";
 const isDigit = (c: string) => c >= "0" && c <= "9";
-const HEX_DIGITS = new Map([["x", 2], ["u", 4], ["U", 8]]);
+const HEX_DIGITS = new Map([
+  ["x", 2],
+  ["u", 4],
+  ["U", 8],
+]);
 const SIMPLE_ESCAPES = new Set(["t", "r", "n", "\\", '"', "[", "]", "-"]);
 
 interface Frame {
@@ -56,7 +63,10 @@ class Reader {
   readonly rules: number[][][] = [];
   private elements = 0;
 
-  constructor(private readonly src: string, private readonly limits: GbnfReadLimits) {}
+  constructor(
+    private readonly src: string,
+    private readonly limits: GbnfReadLimits,
+  ) {}
 
   read(): GbnfRules {
     if (this.src.includes("\0")) this.fail("a NUL character (llama.cpp would ignore everything after it)");

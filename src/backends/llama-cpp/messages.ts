@@ -22,7 +22,8 @@ function textOf(content: ChatMessage["content"], index: number, allowImages: boo
       if (part.type === "text") return part.text ?? "";
       if (part.type === "refusal") return part.refusal ?? "";
       const param = `messages[${index}].content[${j}]`;
-      if (part.type === "image_url" && !allowImages) throw new InvalidRequestError("This model does not accept images (it has no vision capability)", param, "unsupported_content");
+      if (part.type === "image_url" && !allowImages)
+        throw new InvalidRequestError("This model does not accept images (it has no vision capability)", param, "unsupported_content");
       throw new InvalidRequestError(`Content parts of type '${part.type}' are not supported by the llama-cpp backend`, param, "unsupported_content");
     })
     .join("");
@@ -56,7 +57,13 @@ export function toChatHistory(messages: readonly ChatMessage[], opts: { allowIma
           if (call.type !== "function" || !call.function) {
             throw new InvalidRequestError("Only function tool calls are supported", `messages[${i}].tool_calls[${j}]`, "unsupported_value");
           }
-          const item: ChatModelFunctionCall = { type: "functionCall", name: call.function.name, params: parseArguments(call.function.arguments, `messages[${i}].tool_calls[${j}].function.arguments`), result: undefined, startsNewChunk: j === 0 ? undefined : false };
+          const item: ChatModelFunctionCall = {
+            type: "functionCall",
+            name: call.function.name,
+            params: parseArguments(call.function.arguments, `messages[${i}].tool_calls[${j}].function.arguments`),
+            result: undefined,
+            startsNewChunk: j === 0 ? undefined : false,
+          };
           pending.set(call.id, item);
           response.push(item);
         });

@@ -64,8 +64,14 @@ export function checkChars(chars: number, budget: number, contextSize: number, p
  */
 export function requestedTokens(value: unknown, param: string): number | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== "number" || !Number.isInteger(value)) throw new InvalidRequestError(`Invalid '${param}': expected an integer, but got ${clipEcho(JSON.stringify(value))} instead.`, param, "invalid_type");
-  if (value < 1) throw new InvalidRequestError(`Invalid '${param}': integer below minimum value. Expected a value >= 1, but got ${value} instead.`, param, "integer_below_min_value");
+  if (typeof value !== "number" || !Number.isInteger(value))
+    throw new InvalidRequestError(`Invalid '${param}': expected an integer, but got ${clipEcho(JSON.stringify(value))} instead.`, param, "invalid_type");
+  if (value < 1)
+    throw new InvalidRequestError(
+      `Invalid '${param}': integer below minimum value. Expected a value >= 1, but got ${value} instead.`,
+      param,
+      "integer_below_min_value",
+    );
   return value;
 }
 
@@ -75,7 +81,8 @@ export function requestedTokens(value: unknown, param: string): number | undefin
  */
 export function boundedMaxTokens(maxTokens: number, room: number): number {
   const bound = Math.min(maxTokens, room);
-  if (!Number.isSafeInteger(bound) || bound < 1) throw new Error(`refusing a generation without a positive finite token bound (max ${maxTokens}, room ${room})`);
+  if (!Number.isSafeInteger(bound) || bound < 1)
+    throw new Error(`refusing a generation without a positive finite token bound (max ${maxTokens}, room ${room})`);
   return bound;
 }
 

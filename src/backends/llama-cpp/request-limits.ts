@@ -9,7 +9,6 @@
  */
 import { envLimit } from "../../core/env-limit.js";
 
-
 export const GRAMMAR_LIMITS = {
   /** A GBNF grammar's size in UTF-8 bytes. Real grammars are a few KB. */
   bytes: envLimit("UNDERSTUDY_GRAMMAR_MAX_BYTES", 64 * 1024),

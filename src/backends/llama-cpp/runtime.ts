@@ -42,7 +42,10 @@ export class LlamaRuntime {
   private idleTimer?: NodeJS.Timeout;
   private inUse = 0;
 
-  constructor(readonly settings: Readonly<LlamaCppSettings>, private readonly log: Logger) {}
+  constructor(
+    readonly settings: Readonly<LlamaCppSettings>,
+    private readonly log: Logger,
+  ) {}
 
   get threads(): number {
     return this.settings.threads ?? Math.max(1, os.availableParallelism());
@@ -65,13 +68,15 @@ export class LlamaRuntime {
     const model = await acquireModel(s.model, s.gpu_layers);
     try {
       const context = await model.createContext({ contextSize: s.context_size, sequences: s.parallel, threads: this.threads, batchSize: s.batch_size });
-      const chatWrapper = s.template
-        ? new m.JinjaTemplateChatWrapper({ template: await servableTemplate(s.template) })
-        : m.resolveChatWrapper(model);
+      const chatWrapper = s.template ? new m.JinjaTemplateChatWrapper({ template: await servableTemplate(s.template) }) : m.resolveChatWrapper(model);
       const slots: Slot[] = [];
       for (let i = 0; i < s.parallel; i++) {
         const sequence = context.getSequence();
-        slots.push({ sequence, chat: new m.LlamaChat({ contextSequence: sequence, chatWrapper }), completion: new m.LlamaCompletion({ contextSequence: sequence }) });
+        slots.push({
+          sequence,
+          chat: new m.LlamaChat({ contextSequence: sequence, chatWrapper }),
+          completion: new m.LlamaCompletion({ contextSequence: sequence }),
+        });
       }
       this.log.info({ file: s.model, context_size: context.contextSize, parallel: s.parallel, threads: this.threads }, "llama.cpp model loaded");
       return { model, context, chatWrapper, slots: new SlotPool(slots, s.queue_limit) };

@@ -38,7 +38,8 @@ export interface Sampling {
   bias: Map<Token, number>;
 }
 
-export const stopList = (stop: SamplingRequest["stop"]): string[] => (stop == null ? [] : Array.isArray(stop) ? stop.filter((s) => s !== "") : stop === "" ? [] : [stop]);
+export const stopList = (stop: SamplingRequest["stop"]): string[] =>
+  stop == null ? [] : Array.isArray(stop) ? stop.filter((s) => s !== "") : stop === "" ? [] : [stop];
 
 function repeatPenalty(req: SamplingRequest, contextSize: number): Sampling["repeatPenalty"] {
   const ext = req["x-localai-extensions"] ?? {};
@@ -46,7 +47,7 @@ function repeatPenalty(req: SamplingRequest, contextSize: number): Sampling["rep
   const presencePenalty = req.presence_penalty ?? 0;
   const penalty = ext.repeat_penalty ?? 1;
   if (ext.repeat_last_n === 0 || (penalty === 1 && frequencyPenalty === 0 && presencePenalty === 0)) return false;
-  const lastTokens = ext.repeat_last_n === -1 ? contextSize : ext.repeat_last_n ?? 64;
+  const lastTokens = ext.repeat_last_n === -1 ? contextSize : (ext.repeat_last_n ?? 64);
   return { lastTokens, penalty, frequencyPenalty, presencePenalty };
 }
 
@@ -58,7 +59,8 @@ function biases(req: SamplingRequest, model: LlamaModel, vocabSize: number): Map
     if (token < 0 || token >= vocabSize) {
       throw new InvalidRequestError(`logit_bias: '${clipEcho(key)}' is not a token id of this model (0..${vocabSize - 1})`, "logit_bias", "invalid_value");
     }
-    if (typeof value !== "number" || !(value >= -100 && value <= 100)) throw new InvalidRequestError(`logit_bias: the bias of token ${token} must be from -100 to 100`, "logit_bias", "invalid_value");
+    if (typeof value !== "number" || !(value >= -100 && value <= 100))
+      throw new InvalidRequestError(`logit_bias: the bias of token ${token} must be from -100 to 100`, "logit_bias", "invalid_value");
     bias.set(token as Token, value <= -100 ? -Infinity : value);
   }
   if (req["x-localai-extensions"]?.ignore_eos) {
@@ -94,7 +96,8 @@ export async function grammarFromGbnf(llama: Llama, gbnf: string): Promise<Llama
 function stopTriggers(req: SamplingRequest, model: LlamaModel, contextSize: number): string[] {
   const stops = stopList(req.stop);
   const budget = charBudget(model, contextSize);
-  if (stops.some((s) => s.length > budget)) throw new InvalidRequestError(`A stop sequence is longer than anything this model can generate (${budget} characters)`, "stop", "invalid_value");
+  if (stops.some((s) => s.length > budget))
+    throw new InvalidRequestError(`A stop sequence is longer than anything this model can generate (${budget} characters)`, "stop", "invalid_value");
   return stops;
 }
 
@@ -122,7 +125,11 @@ export async function samplingOptions(req: SamplingRequest, llama: Llama, model:
  * which lets a forced tool-call prefix steer just the first few tokens; without one, the same
  * object serves every token.
  */
-export async function tokenBiasFor(model: LlamaModel, fixed: Map<Token, number>, forcedPrefix: Token[] = []): Promise<TokenBias | (() => TokenBias) | undefined> {
+export async function tokenBiasFor(
+  model: LlamaModel,
+  fixed: Map<Token, number>,
+  forcedPrefix: Token[] = [],
+): Promise<TokenBias | (() => TokenBias) | undefined> {
   if (fixed.size === 0 && forcedPrefix.length === 0) return undefined;
   const { TokenBias } = await nodeLlamaCpp();
   const biasOf = (forced?: Token) => {
@@ -145,7 +152,15 @@ export async function tokenBiasFor(model: LlamaModel, fixed: Map<Token, number>,
 export async function generationOptions(
   sampling: Sampling,
   model: LlamaModel,
-  run: { choice: number; maxTokens: number; contextSize: number; signal: AbortSignal; forcedPrefix?: Token[]; onToken: (tokens: Token[]) => void; onTextChunk?: (text: string) => void },
+  run: {
+    choice: number;
+    maxTokens: number;
+    contextSize: number;
+    signal: AbortSignal;
+    forcedPrefix?: Token[];
+    onToken: (tokens: Token[]) => void;
+    onTextChunk?: (text: string) => void;
+  },
 ) {
   return {
     // The last guard: node-llama-cpp reads 0 or less (or no value) as "no limit" and would shift the context forever.

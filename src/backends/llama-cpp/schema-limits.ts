@@ -68,7 +68,8 @@ class SchemaWalk {
   private count(item: Item, field: "bytes" | "enumValues" | "properties" | "repetitions", n: number, unit: string): void {
     this[field] += n;
     const limit = SCHEMA_LIMITS[field];
-    if (this[field] > limit.value) this.fail(undefined, `has more than ${describeLimit(limit, unit)}${field === "bytes" ? "" : " in all"} (at /${clipEcho(this.pathOf(item))})`);
+    if (this[field] > limit.value)
+      this.fail(undefined, `has more than ${describeLimit(limit, unit)}${field === "bytes" ? "" : " in all"} (at /${clipEcho(this.pathOf(item))})`);
   }
 
   private pathOf(item: Item): string {
@@ -84,8 +85,8 @@ class SchemaWalk {
     while (pending.length > 0) {
       const v = pending.pop();
       if (typeof v === "string") bytes += v.length + 2;
-      else if (Array.isArray(v)) for (let i = 0; i < v.length && bytes <= SCHEMA_LIMITS.bytes.value; i++) (bytes += 1), pending.push(v[i]);
-      else if (isObject(v)) for (const [k, x] of Object.entries(v)) (bytes += k.length + 4), pending.push(x);
+      else if (Array.isArray(v)) for (let i = 0; i < v.length && bytes <= SCHEMA_LIMITS.bytes.value; i++) ((bytes += 1), pending.push(v[i]));
+      else if (isObject(v)) for (const [k, x] of Object.entries(v)) ((bytes += k.length + 4), pending.push(x));
       else bytes += String(v).length + 1;
       if (bytes > SCHEMA_LIMITS.bytes.value) break;
     }
@@ -127,7 +128,8 @@ class SchemaWalk {
   private unwrapAllOf(item: Item, node: Json): Json {
     if (node.allOf === undefined) return node;
     const shape = ["type", "oneOf", "anyOf", "enum", "const", "$ref", "properties", "items"].some((k) => k in node);
-    if (!Array.isArray(node.allOf) || node.allOf.length !== 1 || shape || !isObject(node.allOf[0])) this.fail(item, "uses allOf, which the grammar can follow only as a single subschema");
+    if (!Array.isArray(node.allOf) || node.allOf.length !== 1 || shape || !isObject(node.allOf[0]))
+      this.fail(item, "uses allOf, which the grammar can follow only as a single subschema");
     const { allOf, ...rest } = node;
     return { ...rest, ...(allOf as Json[])[0] };
   }
@@ -138,7 +140,8 @@ class SchemaWalk {
     if (list.length === 0) this.fail(item, "has an empty type list");
     for (const t of list) {
       if (typeof t !== "string" || !TYPES.has(t)) this.fail(item, `has type ${clipEcho(JSON.stringify(t))}; the types are ${[...TYPES].join(", ")}`);
-      if (Array.isArray(type) && !BASIC_TYPES.has(t)) this.fail(item, `lists type '${t}' with others; a type list may hold only ${[...BASIC_TYPES].join(", ")} (use oneOf)`);
+      if (Array.isArray(type) && !BASIC_TYPES.has(t))
+        this.fail(item, `lists type '${t}' with others; a type list may hold only ${[...BASIC_TYPES].join(", ")} (use oneOf)`);
     }
   }
 
@@ -149,7 +152,8 @@ class SchemaWalk {
   }
 
   private list(item: Item, out: Json, key: string, value: unknown, scope: Scope | undefined, nonEmpty: boolean): void {
-    if (!Array.isArray(value) || (nonEmpty && value.length === 0)) this.fail(item, `has a ${key} that is not a${nonEmpty ? " non-empty" : "n"} array of schemas`);
+    if (!Array.isArray(value) || (nonEmpty && value.length === 0))
+      this.fail(item, `has a ${key} that is not a${nonEmpty ? " non-empty" : "n"} array of schemas`);
     const copy: unknown[] = [];
     out[key] = copy;
     value.forEach((v, i) => this.child(item, copy, i, `${key}/${i}`, v, scope));
@@ -183,7 +187,8 @@ class SchemaWalk {
       this.count(item, "enumValues", 1, "enum values and consts");
     }
     if (node.enum !== undefined) {
-      if (!Array.isArray(node.enum) || node.enum.length === 0 || !node.enum.every(isLiteral)) this.fail(item, "has an enum that is not a non-empty list of strings, numbers, booleans or nulls");
+      if (!Array.isArray(node.enum) || node.enum.length === 0 || !node.enum.every(isLiteral))
+        this.fail(item, "has an enum that is not a non-empty list of strings, numbers, booleans or nulls");
       this.count(item, "enumValues", node.enum.length, "enum values and consts");
     }
     if (node.format !== undefined && node.type === "string" && !(typeof node.format === "string" && FORMATS.has(node.format))) {
@@ -192,7 +197,8 @@ class SchemaWalk {
     for (const bound of BOUNDS) {
       const v = node[bound];
       if (v === undefined) continue;
-      if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) this.fail(item, `has ${bound} ${clipEcho(JSON.stringify(v))}; it must be a non-negative integer`);
+      if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
+        this.fail(item, `has ${bound} ${clipEcho(JSON.stringify(v))}; it must be a non-negative integer`);
       if (bound.startsWith("min") && v > LLAMA_MAX_REPETITION) this.fail(item, `has ${bound} ${v}; llama.cpp repeats at most ${LLAMA_MAX_REPETITION} times`);
       this.count(item, "repetitions", Math.min(v, LLAMA_MAX_REPETITION), "repetitions (minLength, maxItems...)");
     }
@@ -203,7 +209,11 @@ class SchemaWalk {
     const name = typeof ref === "string" && ref.startsWith(REF_PREFIX) ? ref.slice(REF_PREFIX.length) : undefined;
     let found = false;
     for (let s = scope; s && !found && name !== undefined && !name.includes("/"); s = s.parent) found = s.names.has(name);
-    if (!found) this.fail(item, `has $ref ${clipEcho(JSON.stringify(ref))}, which the grammar cannot follow: only '${REF_PREFIX}<name>' naming a definition in $defs here or above is followed`);
+    if (!found)
+      this.fail(
+        item,
+        `has $ref ${clipEcho(JSON.stringify(ref))}, which the grammar cannot follow: only '${REF_PREFIX}<name>' naming a definition in $defs here or above is followed`,
+      );
   }
 }
 

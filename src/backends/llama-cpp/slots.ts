@@ -21,7 +21,11 @@ export class SlotPool<T> {
   private readonly free: T[];
   private readonly waiters: Waiter<T>[] = [];
 
-  constructor(slots: T[], private readonly queueLimit: number, private readonly retryAfterSeconds = 1) {
+  constructor(
+    slots: T[],
+    private readonly queueLimit: number,
+    private readonly retryAfterSeconds = 1,
+  ) {
     this.free = [...slots];
   }
 

@@ -19,7 +19,11 @@ export interface StreamOut {
   text(index: number, text: string, build: (index: number, text: string) => unknown): void;
 }
 
-export function runStream(lease: { release(): void }, ctx: CallContext, produce: (out: StreamOut, signal: AbortSignal) => Promise<void>): AsyncIterable<unknown> {
+export function runStream(
+  lease: { release(): void },
+  ctx: CallContext,
+  produce: (out: StreamOut, signal: AbortSignal) => Promise<void>,
+): AsyncIterable<unknown> {
   // One controller for both ways a stream stops (the client leaves, the consumer stops reading),
   // without AbortSignal.any: that would also make the client's AbortSignal, which is otherwise never needed.
   const stop = new AbortController();
@@ -27,7 +31,10 @@ export function runStream(lease: { release(): void }, ctx: CallContext, produce:
   const queue = new AsyncQueue<unknown>(() => stop.abort());
   const batcher = new TextBatcher((event) => queue.push(event));
   produce(batcher, stop.signal)
-    .then(() => (batcher.flush(), queue.end()), (err) => (batcher.flush(), queue.fail(err)))
+    .then(
+      () => (batcher.flush(), queue.end()),
+      (err) => (batcher.flush(), queue.fail(err)),
+    )
     .finally(() => {
       unsubscribe();
       lease.release();

@@ -73,7 +73,8 @@ function interpret(stdout: string, status: number | null, signal: string | null,
       ? { problem: `renders ${bytes} bytes for a sample conversation, more than the limit of ${describeLimit(TEMPLATE_LIMITS.outputBytes, "bytes")}` }
       : {};
   }
-  if (reply?.reason === "timeout" || timedOut) return { problem: `takes longer than the limit of ${describeLimit(TEMPLATE_LIMITS.renderMs, "ms")} to render a sample conversation` };
+  if (reply?.reason === "timeout" || timedOut)
+    return { problem: `takes longer than the limit of ${describeLimit(TEMPLATE_LIMITS.renderMs, "ms")} to render a sample conversation` };
   if (reply?.reason === "error") return { problem: `fails to render a sample conversation: ${reply.message ?? "unknown error"}` };
   return { problem: `crashed the renderer process while rendering a sample conversation (${signal ?? `exit code ${status}`}; a ${CHILD_HEAP_MB} MB heap)` };
 }

@@ -29,16 +29,22 @@ function readTools(tools: readonly Tool[], budget: number): { byName: Map<string
   const byName = new Map<string, FunctionDef>();
   let chars = 0;
   tools.forEach((tool, i) => {
-    if (tool.type !== "function" || !tool.function) throw new InvalidRequestError("Only function tools are supported by the llama-cpp backend", `tools[${i}]`, "unsupported_value");
+    if (tool.type !== "function" || !tool.function)
+      throw new InvalidRequestError("Only function tools are supported by the llama-cpp backend", `tools[${i}]`, "unsupported_value");
     const { name, description, parameters } = tool.function;
     const param = `tools[${i}].function.name`;
     if (typeof name !== "string" || !FUNCTION_NAME.test(name)) {
-      throw new InvalidRequestError(`Invalid function name ${clipEcho(JSON.stringify(name))}: use 1 to 64 of a-z, A-Z, 0-9, underscores and dashes`, param, "invalid_value");
+      throw new InvalidRequestError(
+        `Invalid function name ${clipEcho(JSON.stringify(name))}: use 1 to 64 of a-z, A-Z, 0-9, underscores and dashes`,
+        param,
+        "invalid_value",
+      );
     }
     if (byName.has(name)) throw new InvalidRequestError(`The function name '${name}' is used by more than one tool`, param, "invalid_value");
     const checked = checkJsonSchema(parameters ?? { type: "object", properties: {} }, `tools[${i}].function.parameters`);
     chars += name.length + (description?.length ?? 0) + checked.bytes;
-    if (chars > budget) throw new ContextLengthExceededError(`The tool definitions are longer than can fit this model's context (${budget} characters at most)`, "tools");
+    if (chars > budget)
+      throw new ContextLengthExceededError(`The tool definitions are longer than can fit this model's context (${budget} characters at most)`, "tools");
     byName.set(name, { description, params: checked.schema as never });
   });
   return { byName, chars };
@@ -56,7 +62,11 @@ export function planTools(tools: readonly Tool[] | undefined, choice: ToolChoice
   const { byName, chars } = readTools(tools ?? [], budget);
   const forcing = choice === "required" || typeof choice === "object";
   if (forcing && byName.size === 0) {
-    throw new InvalidRequestError(`tool_choice ${choice === "required" ? "'required'" : "naming a function"} needs tools, and none were given`, "tool_choice", "invalid_value");
+    throw new InvalidRequestError(
+      `tool_choice ${choice === "required" ? "'required'" : "naming a function"} needs tools, and none were given`,
+      "tool_choice",
+      "invalid_value",
+    );
   }
   if (byName.size === 0 || choice === "none") return { forced: false, chars };
   if (typeof choice !== "object") return { functions: functionsObject(byName), forced: forcing, chars };

@@ -49,7 +49,8 @@ export const EMBEDDING_UNSUPPORTED: Check[] = [];
 function valueAt(body: Record<string, unknown>, field: string): unknown {
   let node: unknown = body;
   // Own properties only: a client's object must not answer for a field through its prototype.
-  for (const part of field.split(".")) node = node && typeof node === "object" && Object.hasOwn(node, part) ? (node as Record<string, unknown>)[part] : undefined;
+  for (const part of field.split("."))
+    node = node && typeof node === "object" && Object.hasOwn(node, part) ? (node as Record<string, unknown>)[part] : undefined;
   return node;
 }
 

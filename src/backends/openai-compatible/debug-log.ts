@@ -38,7 +38,10 @@ export class DebugCall {
     headers: Record<string, string>,
     body: string,
   ) {
-    log.info({ ...fields, method: "POST", url: this.redact(redactUrl(url)), headers: this.redactHeaders(headers), body: this.redact(body) }, "upstream request");
+    log.info(
+      { ...fields, method: "POST", url: this.redact(redactUrl(url)), headers: this.redactHeaders(headers), body: this.redact(body) },
+      "upstream request",
+    );
   }
 
   redact(text: string): string {

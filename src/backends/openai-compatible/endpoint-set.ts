@@ -41,7 +41,10 @@ export class EndpointSet {
   /** Credentials written into the endpoint URLs themselves (fixed for the set's life). */
   private readonly urlSecrets: readonly string[];
 
-  constructor(readonly provider: Provider, private readonly options: UpstreamOptions) {
+  constructor(
+    readonly provider: Provider,
+    private readonly options: UpstreamOptions,
+  ) {
     const t = options.timeouts;
     this.endpoints = provider.endpoints.map((e, index) => {
       const url = new URL(e.url);

@@ -64,7 +64,8 @@ export const UPSTREAM_PROVIDER_PROPERTIES = {
 /** The openai-compatible provider key `extra_fields` (huggingface-tgi providers always reject). */
 export const EXTRA_FIELDS_PROPERTY = {
   enum: [...EXTRA_FIELDS],
-  description: "top-level request fields the spec does not declare: pass sends them upstream unchanged, reject answers 400 (default: pass for the vllm, llamacpp-server and understudy profiles, reject otherwise)",
+  description:
+    "top-level request fields the spec does not declare: pass sends them upstream unchanged, reject answers 400 (default: pass for the vllm, llamacpp-server and understudy profiles, reject otherwise)",
 } as const;
 
 export function resolveOptions(provider: Provider, kind: string): UpstreamOptions {

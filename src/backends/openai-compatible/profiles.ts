@@ -46,7 +46,19 @@ export const PROFILES = {
   },
   /** llama.cpp's llama-server: its native sampling parameters are accepted on /v1 under the same names. */
   "llamacpp-server": {
-    extensions: sameName(["top_k", "min_p", "typical_p", "repeat_penalty", "repeat_last_n", "grammar", "ignore_eos", "n_keep", "mirostat", "mirostat_tau", "mirostat_eta"]),
+    extensions: sameName([
+      "top_k",
+      "min_p",
+      "typical_p",
+      "repeat_penalty",
+      "repeat_last_n",
+      "grammar",
+      "ignore_eos",
+      "n_keep",
+      "mirostat",
+      "mirostat_tau",
+      "mirostat_eta",
+    ]),
     why: "llama-server has no such parameter",
     extraFields: "pass",
   },

@@ -30,12 +30,16 @@ export function checkUpstreamSettings(kind: string, defaultUpstreamModel?: strin
     const ofKind = [...ctx.providers.values()].filter((p) => p.type === kind).map((p) => p.id);
     const known = ofKind.length > 0 ? `providers of type ${kind}: ${ofKind.join(", ")}` : `providers.yaml has no provider of type ${kind}`;
     if (!provider) return ctx.problem("provider", `unknown provider '${name}' (${known})`);
-    if (provider.type !== kind) return ctx.problem("provider", `provider '${name}' has type '${provider.type}'; the ${kind} backend needs one of type '${kind}' (${known})`);
+    if (provider.type !== kind)
+      return ctx.problem("provider", `provider '${name}' has type '${provider.type}'; the ${kind} backend needs one of type '${kind}' (${known})`);
     if (kind === "huggingface-tgi" && provider.profile !== undefined) {
       ctx.problem("provider", `provider '${name}' sets profile '${String(provider.profile)}', but huggingface-tgi providers always use the TGI profile`);
     }
     if (kind === "huggingface-tgi" && provider.extra_fields !== undefined) {
-      ctx.problem("provider", `provider '${name}' sets extra_fields, but huggingface-tgi providers always reject unknown fields (TGI's Messages API would ignore them)`);
+      ctx.problem(
+        "provider",
+        `provider '${name}' sets extra_fields, but huggingface-tgi providers always reject unknown fields (TGI's Messages API would ignore them)`,
+      );
     }
     if (ctx.settings.upstream_model === undefined && defaultUpstreamModel) ctx.settings.upstream_model = defaultUpstreamModel;
   };

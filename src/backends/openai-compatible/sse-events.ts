@@ -21,7 +21,11 @@ export class SseOverflowError extends Error {
  * nothing is read from the upstream while the consumer is not asking, so a slow client holds the
  * upstream back instead of filling memory.
  */
-export async function* sseEvents(body: AsyncIterable<Uint8Array>, maxEventBytes: number, onText?: (text: string) => void): AsyncGenerator<EventSourceMessage[]> {
+export async function* sseEvents(
+  body: AsyncIterable<Uint8Array>,
+  maxEventBytes: number,
+  onText?: (text: string) => void,
+): AsyncGenerator<EventSourceMessage[]> {
   let batch: EventSourceMessage[] = [];
   let overflow = false;
   const parser = createParser({

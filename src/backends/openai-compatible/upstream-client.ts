@@ -140,9 +140,7 @@ export class UpstreamClient {
     try {
       const options = { path, method: "POST" as const, headers, body };
       const max = this.cfg.options.maxResponseBytes;
-      const res = stream
-        ? await exchangeStream(e.pool, options, call.signal, max, this.id)
-        : await exchangeText(e.pool, options, call.signal, max, this.id);
+      const res = stream ? await exchangeStream(e.pool, options, call.signal, max, this.id) : await exchangeText(e.pool, options, call.signal, max, this.id);
       dbg?.response(res.statusCode, res.headers);
       if (res.statusCode < 200 || res.statusCode >= 300) return await this.statusFailure(res, e, dbg);
       return await accept(res, call, dbg);

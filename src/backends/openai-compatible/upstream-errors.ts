@@ -48,7 +48,13 @@ function fromObject(o: Json): UpstreamErrorInfo | undefined {
   if (typeof e === "string") return { message: e, type: str(o.error_type) };
   // Old vLLM: {"object": "error", message, type, param, code}; FastAPI: {"detail": ...}
   if (o.object === "error" || str(o.message)) {
-    return { message: str(o.message) ?? "error", type: str(o.type), param: str(o.param), code: str(o.code), status: typeof o.code === "number" ? o.code : undefined };
+    return {
+      message: str(o.message) ?? "error",
+      type: str(o.type),
+      param: str(o.param),
+      code: str(o.code),
+      status: typeof o.code === "number" ? o.code : undefined,
+    };
   }
   if (o.detail !== undefined) return { message: typeof o.detail === "string" ? o.detail : JSON.stringify(o.detail) };
   return undefined;
@@ -106,7 +112,14 @@ export function serverError(providerId: string, status: number, info: UpstreamEr
 
 export function rateLimitError(providerId: string, info: UpstreamErrorInfo, retryAfterMs: number | undefined): ApiError {
   const headers: Record<string, string> = retryAfterMs === undefined ? {} : { "Retry-After": String(Math.ceil(retryAfterMs / 1000)) };
-  return new ApiError(429, "rate_limit_error", `${providerId}: rate limited by the upstream (${info.message})`, null, info.code ?? "rate_limit_exceeded", headers);
+  return new ApiError(
+    429,
+    "rate_limit_error",
+    `${providerId}: rate limited by the upstream (${info.message})`,
+    null,
+    info.code ?? "rate_limit_exceeded",
+    headers,
+  );
 }
 
 /** An error payload inside a stream. Before the first byte a 4xx status in it is honoured; after, status is moot. */

@@ -40,7 +40,9 @@ export function redactUrl(url: string): string {
     return REDACTED;
   }
   const auth = parsed.username || parsed.password ? `${REDACTED}@` : "";
-  const query = queryPairs(parsed.search).map(({ name, value }) => (PLAIN_QUERY_PARAMS.has(decoded(name).toLowerCase()) ? `${name}=${value}` : `${name}=${REDACTED}`));
+  const query = queryPairs(parsed.search).map(({ name, value }) =>
+    PLAIN_QUERY_PARAMS.has(decoded(name).toLowerCase()) ? `${name}=${value}` : `${name}=${REDACTED}`,
+  );
   return `${parsed.protocol}//${auth}${parsed.host}${parsed.pathname}${query.length > 0 ? `?${query.join("&")}` : ""}`;
 }
 

@@ -36,7 +36,10 @@ function walk(node: unknown, pointer: string, visit: (node: Json, pointer: strin
 const escapePointer = (key: string) => key.replace(/~/g, "~0").replace(/\//g, "~1");
 
 function fixExclusiveBounds(node: Json, report: NormalizeReport): void {
-  for (const [flag, bound] of [["exclusiveMinimum", "minimum"], ["exclusiveMaximum", "maximum"]] as const) {
+  for (const [flag, bound] of [
+    ["exclusiveMinimum", "minimum"],
+    ["exclusiveMaximum", "maximum"],
+  ] as const) {
     if (typeof node[flag] !== "boolean") continue;
     report.exclusiveBounds++;
     if (node[flag] === true && typeof node[bound] === "number") {

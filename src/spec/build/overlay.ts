@@ -58,7 +58,11 @@ function mergeUpdate(target: unknown, update: unknown): unknown {
   return target;
 }
 
-interface Match { parent: Json | unknown[] | null; parentProperty: string | number; value: unknown }
+interface Match {
+  parent: Json | unknown[] | null;
+  parentProperty: string | number;
+  value: unknown;
+}
 
 function findTargets(doc: Json, target: string): Match[] {
   return JSONPath({ path: target, json: doc, resultType: "all", eval: false }) as Match[];
@@ -91,7 +95,10 @@ function removeMatch(match: Match): void {
 
 /** Every overlay in `dir`, applied in file-name order. */
 export function applyOverlayDirectory(doc: Json, dir: string): { doc: Json; applied: string[] } {
-  const files = fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
   for (const file of files) applyOverlay(doc, readOverlay(path.join(dir, file)), file);
   return { doc, applied: files };
 }
