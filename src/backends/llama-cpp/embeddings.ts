@@ -19,6 +19,9 @@ function normalize(vector: readonly number[]): Float32Array {
 const base64 = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64");
 
 async function embedOne(context: LlamaEmbeddingContext, raw: string | number[], i: number, vocab: number, limit: number) {
+  // As OpenAI answers. Not a `minLength` in the spec overlay: ajv counts a string's characters
+  // one by one for it, on the main thread, for inputs up to the 10 MB body limit.
+  if (raw === "") throw new InvalidRequestError("input cannot be an empty string", `input[${i}]`, "invalid_value");
   // Sizes before anything reads the input: tokenizing runs on the main thread.
   if (Array.isArray(raw) && raw.length > limit)
     throw new ContextLengthExceededError(`input[${i}] has ${raw.length} tokens; this model's limit is ${limit}`, `input[${i}]`);
