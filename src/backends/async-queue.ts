@@ -53,7 +53,7 @@ async function* eachOf<T>(batches: AsyncIterator<readonly T[]>): AsyncGenerator<
 export class AsyncQueue<T> implements Batched<T> {
   private items: T[] = [];
   private waiting?: () => void;
-  private ended = false;
+  protected ended = false;
   private error: unknown;
 
   constructor(private readonly onCancel: () => void = () => {}) {}
@@ -94,13 +94,18 @@ export class AsyncQueue<T> implements Batched<T> {
     if (this.items.length > 0) {
       const items = this.items;
       this.items = [];
+      this.taken();
       return items;
     }
     if (this.error) throw this.error;
     return undefined;
   }
 
-  private cancel(): void {
+  /** Called whenever the consumer has taken everything pushed so far (a subclass may resume its producer). */
+  protected taken(): void {}
+
+  /** The consumer stopped early: nothing more is taken, and the producer is told through `onCancel`. */
+  protected cancel(): void {
     if (this.ended) return;
     this.ended = true;
     this.items = [];

@@ -10,7 +10,7 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { Dispatcher } from "undici";
-import { BATCHES, type Batched } from "../async-queue.js";
+import { AsyncQueue } from "../async-queue.js";
 import type { UpstreamSignal } from "./call-state.js";
 import { announcedLength, ERROR_BODY_BYTES, readCapped, responseTooLarge } from "./response-limits.js";
 import { AbortedError, parseHeaders, type UpstreamResponse } from "./text-exchange.js";
@@ -18,99 +18,44 @@ import { AbortedError, parseHeaders, type UpstreamResponse } from "./text-exchan
 /** Unread body held before the socket is paused: what undici's request() Readable held (its highWaterMark). */
 const BODY_HIGH_WATER_BYTES = 64 * 1024;
 
-/** A streamed body: undici pushes reads, the reader takes them (all that arrived since it last took). */
-export class StreamBody implements Batched<Buffer> {
-  private chunks: Buffer[] = [];
+/**
+ * A streamed body: undici pushes reads, the reader takes them (all that arrived since it last took),
+ * through AsyncQueue; what is added here is the socket's pause and resume.
+ */
+export class StreamBody extends AsyncQueue<Buffer> {
   private bytes = 0;
-  private wake?: () => void;
-  private ended = false;
-  private error: unknown;
   private paused = false;
   /** undici's: continue reading the socket. */
   resume?: () => void;
   /** undici's: abort the request (drops the connection). */
   abortRequest?: (err: Error) => void;
 
-  /** From onData: false asks undici to pause. */
-  push(chunk: Buffer): boolean {
+  constructor() {
+    // The reader stopping before the end drops the connection.
+    super(() => this.abortRequest?.(new AbortedError()));
+  }
+
+  /** From onData: false asks undici to pause until the reader takes what is held. */
+  offer(chunk: Buffer): boolean {
     if (this.ended) return true;
-    this.chunks.push(chunk);
+    this.push(chunk);
     this.bytes += chunk.length;
-    this.wakeReader();
     if (this.bytes < BODY_HIGH_WATER_BYTES) return true;
     this.paused = true;
     return false;
   }
 
-  end(error?: unknown): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.error = error;
-    this.wakeReader();
-  }
-
   /** The reader is done with the body: if it has not ended, the connection is dropped. */
   destroy(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.chunks = [];
-    this.abortRequest?.(new AbortedError());
+    this.cancel();
   }
 
-  private wakeReader(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
-  }
-
-  /** Everything read and not yet taken; undefined at the end (rejects with the transport error). */
-  private async take(): Promise<Buffer[] | undefined> {
-    if (this.chunks.length === 0 && !this.ended) await new Promise<void>((resolve) => (this.wake = resolve));
-    if (this.chunks.length > 0) {
-      const chunks = this.chunks;
-      this.chunks = [];
-      this.bytes = 0;
-      if (this.paused) {
-        this.paused = false;
-        this.resume?.();
-      }
-      return chunks;
+  protected override taken(): void {
+    this.bytes = 0;
+    if (this.paused) {
+      this.paused = false;
+      this.resume?.();
     }
-    if (this.error !== undefined) throw this.error;
-    return undefined;
-  }
-
-  [BATCHES](): AsyncIterator<readonly Buffer[]> {
-    return {
-      next: async () => {
-        const chunks = await this.take();
-        return chunks ? { value: chunks, done: false } : { value: undefined, done: true };
-      },
-      return: async () => {
-        this.destroy();
-        return { value: undefined, done: true };
-      },
-    };
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    let held: readonly Buffer[] = [];
-    let at = 0;
-    return {
-      next: async () => {
-        if (at === held.length) {
-          const chunks = await this.take();
-          if (!chunks) return { value: undefined, done: true };
-          held = chunks;
-          at = 0;
-        }
-        return { value: held[at++], done: false };
-      },
-      return: async () => {
-        this.destroy();
-        return { value: undefined, done: true };
-      },
-    };
   }
 }
 
@@ -159,8 +104,9 @@ export function exchangeStream(
     signal.once("abort", onAbort);
     const settle = (err?: unknown) => {
       signal.off("abort", onAbort);
-      if (started) body.end(err);
-      else reject(err);
+      if (!started) reject(err);
+      else if (err === undefined) body.end();
+      else body.fail(err);
     };
     dispatcher.dispatch(options, {
       onConnect: (abort) => {
@@ -173,7 +119,7 @@ export function exchangeStream(
         resolve(new StreamedResponse(statusCode, raw, body, maxBytes, providerId));
         return true;
       },
-      onData: (chunk) => body.push(chunk),
+      onData: (chunk) => body.offer(chunk),
       onComplete: () => settle(),
       onError: (err) => settle(err),
     });
