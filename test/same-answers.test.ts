@@ -90,7 +90,7 @@ const updateChatCompletion: Handler = async (call) => ({ kind: "json", body: { i
 let server: TestServer;
 let target: Target;
 beforeAll(async () => {
-  server = await startTestServer({ handlers: { ...handlers, modifyAssistant, updateChatCompletion }, bodyLimitBytes: LIMIT });
+  server = await startTestServer({ handlers: { ...handlers, modifyAssistant, updateChatCompletion }, limits: { bodyLimitBytes: LIMIT } });
   const { hostname, port } = new URL(server.url);
   target = { host: hostname, port: Number(port) } as Target;
 });

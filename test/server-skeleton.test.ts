@@ -75,7 +75,7 @@ describe("transport errors keep OpenAI's error shape", () => {
   });
 
   it("413 for a body over the configured limit", async () => {
-    const small = await startTestServer({ bodyLimitBytes: 1024 });
+    const small = await startTestServer({ limits: { bodyLimitBytes: 1024 } });
     try {
       const res = await postJson(`${small.url}/v1/chat/completions`, { model: "demo", messages: [{ role: "user", content: "x".repeat(4096) }] });
       expect(res.status).toBe(413);

@@ -12,7 +12,7 @@ import { runOperation, type RunOptions } from "./run-operation.js";
 import { createRequestValidator, type RequestValidator } from "./validation.js";
 import { mountSpecRoutes } from "./spec-routes.js";
 import { BodyBudget, declaresTooLarge, readJsonBody, type BodyReading } from "./request-body.js";
-import { DEFAULT_HTTP_LIMITS, resolveHttpLimits, type HttpLimits } from "./limits.js";
+import { resolveHttpLimits, type HttpLimits } from "./limits.js";
 import { createFastPath, fastPathRoutes, newRequestId } from "./fast-path.js";
 import { createRouteMatcher, type RouteMatcher } from "./route-matcher.js";
 import { dispatchRouted, setRouted, type Routed } from "./express-dispatch.js";
@@ -22,18 +22,9 @@ import { catalogue, stableJson } from "../config/catalogue.js";
 export interface AppOptions {
   services: Services;
   log: Logger;
-  /** Largest accepted JSON body, in bytes (default 10 MB); wins over `limits.bodyLimitBytes`. */
-  bodyLimitBytes?: number;
   /** The HTTP limits that differ from DEFAULT_HTTP_LIMITS. */
   limits?: Partial<HttpLimits>;
   handlers?: Readonly<Record<string, Handler>>;
-}
-
-export const DEFAULT_BODY_LIMIT = DEFAULT_HTTP_LIMITS.bodyLimitBytes;
-
-/** The limits an app runs with: the defaults, `limits`, then `bodyLimitBytes`. */
-export function appLimits(options: Pick<AppOptions, "bodyLimitBytes" | "limits">): HttpLimits {
-  return resolveHttpLimits({ ...options.limits, bodyLimitBytes: options.bodyLimitBytes ?? options.limits?.bodyLimitBytes });
 }
 
 /** What both layers share: the limits, the body budget, the operation runner's options. */
@@ -48,7 +39,7 @@ interface Shared {
  */
 export function createRequestListener(options: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const handlers = ownHandlers(options.handlers ?? defaultHandlers);
-  const limits = appLimits(options);
+  const limits = resolveHttpLimits(options.limits);
   const shared: Shared = { reading: { limits, budget: new BodyBudget(limits.bodyBytesInFlight) }, run: { writeStallMs: limits.writeStallMs } };
   const matchRoute = createRouteMatcher(routes);
   const validator = createRequestValidator(new Set(routes.filter((r) => handlers[r.operationId]).map((r) => r.operationId)));

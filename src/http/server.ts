@@ -1,8 +1,8 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import { appLimits, createRequestListener, type AppOptions } from "./app.js";
-import type { HttpLimits } from "./limits.js";
+import { createRequestListener, type AppOptions } from "./app.js";
+import { resolveHttpLimits, type HttpLimits } from "./limits.js";
 import { declaresTooLarge } from "./request-body.js";
 
 export interface RunningServer {
@@ -18,7 +18,7 @@ export interface ListenOptions extends AppOptions {
 
 /** Starts the app, then loads the `load: eager` registrations' models; port 0 picks a free port (tests). */
 export async function startServer(options: ListenOptions): Promise<RunningServer> {
-  const limits = appLimits(options);
+  const limits = resolveHttpLimits(options.limits);
   const listener = createRequestListener(options);
   const server = http.createServer(serverOptions(limits), listener);
   server.maxConnections = limits.maxConnections;
