@@ -1,4 +1,4 @@
-import { relayUnparsed, withModel } from "../src/backends/serialized-json.js";
+import { relayUnparsed, withModel } from "../src/core/serialized-json.js";
 
 const relay = (text: string) => JSON.parse(withModel(text, JSON.parse(text), "mine").json);
 

@@ -4,7 +4,7 @@
  */
 import type { Logger } from "pino";
 import type { components } from "../generated/openai.js";
-import type { SerializedJson } from "./serialized-json.js";
+import type { SerializedJson } from "../core/serialized-json.js";
 import type { ClientDisconnect } from "../core/client-disconnect.js";
 import type { EndpointId } from "../core/operations.js";
 

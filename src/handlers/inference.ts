@@ -9,7 +9,7 @@ import { mergeRequest, rejectForbiddenKeys, deepFreeze } from "../config/merge.j
 import type { Registration } from "../config/registration.js";
 import { partialBodyValidator } from "../config/request-schema.js";
 import { clipEcho, InvalidRequestError, UnknownParameterError } from "../core/errors.js";
-import { SerializedJson } from "../backends/serialized-json.js";
+import { SerializedJson } from "../core/serialized-json.js";
 import type { HandlerCall, HandlerResult } from "./types.js";
 
 type Body = Record<string, unknown>;

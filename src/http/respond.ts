@@ -1,7 +1,7 @@
 /** Writing responses on a plain node ServerResponse, so express and the fast path share them. */
 import type { ServerResponse } from "node:http";
 import type { ApiError } from "../core/errors.js";
-import { SerializedJson } from "../backends/serialized-json.js";
+import { SerializedJson } from "../core/serialized-json.js";
 
 export function writeJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
   const text = body instanceof SerializedJson ? body.json : JSON.stringify(body);

@@ -2,8 +2,8 @@ import type { ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { ClientAbortError } from "../core/errors.js";
 import { toApiError } from "./error-middleware.js";
-import { SerializedJson } from "../backends/serialized-json.js";
-import { batchesOf } from "../backends/async-queue.js";
+import { SerializedJson } from "../core/serialized-json.js";
+import { batchesOf } from "../core/async-queue.js";
 import { cutIfNotFlushed } from "./respond.js";
 
 const SSE_HEADERS = {

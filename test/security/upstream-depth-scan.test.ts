@@ -1,5 +1,5 @@
 /** The depth scan run on upstream JSON before anything recursive touches it (issue 9, item 12). */
-import { relayUnparsed } from "../../src/backends/serialized-json.js";
+import { relayUnparsed } from "../../src/core/serialized-json.js";
 import { jsonNestsDeeperThan } from "../../src/core/json-depth.js";
 
 const nest = (depth: number, inner = "1") => "[".repeat(depth) + inner + "]".repeat(depth);

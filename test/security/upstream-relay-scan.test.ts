@@ -3,7 +3,7 @@
  * what a parse would have relayed. An error payload spelled with escapes, or a second top-level
  * `model` (a parser takes the last one), goes to the full parse instead.
  */
-import { relayUnparsed, UnparsedRelay } from "../../src/backends/serialized-json.js";
+import { relayUnparsed, UnparsedRelay } from "../../src/core/serialized-json.js";
 
 describe("relayUnparsed: never relays what a parse would read differently", () => {
   it.each([

@@ -12,7 +12,7 @@ import {
   type ChatStreamHeader,
   type FinishReason,
   type ToolCall,
-} from "../openai-shapes.js";
+} from "../../core/openai-shapes.js";
 import type { CallContext, ChatRequest } from "../types.js";
 import { planChat, type ChatPlan } from "./chat-plan.js";
 import type { LlamaRuntime, Slot } from "./runtime.js";

@@ -1,7 +1,7 @@
 /** Text completions (the legacy /v1/completions) on llama.cpp. */
 import type { LlamaModel, Token } from "node-llama-cpp";
 import { ClientAbortError, ContextLengthExceededError, InvalidRequestError } from "../../core/errors.js";
-import { newId, nowSeconds, textCompletion, usage, type FinishReason } from "../openai-shapes.js";
+import { newId, nowSeconds, textCompletion, usage, type FinishReason } from "../../core/openai-shapes.js";
 import type { CallContext, CompletionRequest } from "../types.js";
 import type { LlamaRuntime, Slot } from "./runtime.js";
 import { boundedMaxTokens, charBudget, checkChars, requestedTokens, yieldToLoop } from "./prompt-bounds.js";

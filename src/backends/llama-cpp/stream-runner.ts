@@ -7,7 +7,7 @@
  * per-token work on the main thread delays llama.cpp's next decode step, and a client cannot tell
  * 10 ms apart. The first text chunk after a pause goes out at once.
  */
-import { AsyncQueue } from "../async-queue.js";
+import { AsyncQueue } from "../../core/async-queue.js";
 import type { CallContext } from "../types.js";
 
 const BATCH_MS = 10;

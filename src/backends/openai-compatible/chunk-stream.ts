@@ -8,8 +8,8 @@
 import { jsonNestsDeeperThan } from "../../core/json-depth.js";
 import type { EventSourceMessage } from "eventsource-parser";
 import { ApiError, UpstreamError } from "../../core/errors.js";
-import { batched, type Batched } from "../async-queue.js";
-import { UnparsedRelay, withModel, type SerializedJson } from "../serialized-json.js";
+import { batched, type Batched } from "../../core/async-queue.js";
+import { UnparsedRelay, withModel, type SerializedJson } from "../../core/serialized-json.js";
 import { MAX_UPSTREAM_JSON_DEPTH, tooDeep } from "./response-limits.js";
 import { errorInfoFromPayload, isErrorPayload, parseErrorBody, RetryableFailure, streamPayloadError } from "./upstream-errors.js";
 

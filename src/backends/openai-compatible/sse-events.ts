@@ -5,7 +5,7 @@
  */
 import { StringDecoder } from "node:string_decoder";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import { batchesOf } from "../async-queue.js";
+import { batchesOf } from "../../core/async-queue.js";
 
 /** One event larger than this (or than max_response_bytes) is a broken upstream, not a reason to exhaust memory. */
 const MAX_EVENT_BYTES = 16 * 1024 * 1024;

@@ -10,7 +10,7 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { Dispatcher } from "undici";
-import { AsyncQueue } from "../async-queue.js";
+import { AsyncQueue } from "../../core/async-queue.js";
 import type { UpstreamSignal } from "./call-state.js";
 import { announcedLength, ERROR_BODY_BYTES, readCapped, responseTooLarge } from "./response-limits.js";
 import { AbortedError, parseHeaders, type UpstreamResponse } from "./text-exchange.js";

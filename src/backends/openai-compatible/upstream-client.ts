@@ -14,7 +14,7 @@ import type { Endpoint, EndpointSet } from "./endpoint-set.js";
 import type { RetryPolicy, UpstreamOptions } from "./options.js";
 import { upstreamBody, PROFILES } from "./profiles.js";
 import { sseEvents, SseOverflowError } from "./sse-events.js";
-import { relayUnparsed, type SerializedJson } from "../serialized-json.js";
+import { relayUnparsed, type SerializedJson } from "../../core/serialized-json.js";
 import { MAX_UPSTREAM_JSON_DEPTH, tooDeep } from "./response-limits.js";
 import { exchangeText, type UpstreamResponse } from "./text-exchange.js";
 import { exchangeStream, StreamedResponse } from "./stream-exchange.js";
