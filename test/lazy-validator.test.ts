@@ -3,7 +3,7 @@
  * layers, one creation however many requests ask at once, and nothing to create for operations
  * with nothing to validate. Requests that arrive together right after start are all validated.
  */
-import { handlers } from "../src/handlers/index.js";
+import { handlers } from "../src/surfaces/index.js";
 import type { Handler } from "../src/handlers/types.js";
 import { IMPLEMENTED_OPERATIONS } from "../src/core/operations.js";
 import { createRequestValidator } from "../src/http/validation.js";

@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import { ENDPOINTS, IMPLEMENTED_OPERATIONS, OPERATIONS } from "../src/core/operations.js";
 import { routes } from "../src/generated/routes.js";
-import { handlers } from "../src/handlers/index.js";
+import { handlers } from "../src/surfaces/index.js";
 import { OPERATIONS_KEY, validationSpecPath } from "../src/spec/extended-spec.js";
 
 describe("the operations table", () => {

@@ -8,7 +8,7 @@
  * serves both. Chat completions is the fast path's own.
  */
 import { gzipSync } from "node:zlib";
-import { handlers } from "../src/handlers/index.js";
+import { handlers } from "../src/surfaces/index.js";
 import type { Handler } from "../src/handlers/types.js";
 import { httpRequest, raw, type Answer, type Target } from "./security/harness.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";

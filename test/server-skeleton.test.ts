@@ -1,6 +1,6 @@
 import OpenAI from "openai";
 import { startTestServer, postJson, type TestServer } from "./helpers/server.js";
-import { handlers } from "../src/handlers/index.js";
+import { handlers } from "../src/surfaces/index.js";
 
 let server: TestServer;
 beforeAll(async () => {

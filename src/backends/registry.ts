@@ -1,9 +1,14 @@
-/** Every backend kind. A new backend is one module plus one line here. */
-import type { BackendModule } from "./types.js";
+/**
+ * Every backend kind. A new backend is one module plus one line here; a new upstream protocol is a
+ * dialect folder under upstream/dialects/ plus one `upstreamBackend(...)` line.
+ */
+import type { BackendModule, Provider } from "./types.js";
 import { llamaCppBackend } from "./llama-cpp/index.js";
-import { huggingFaceTgiBackend, openAiCompatibleBackend } from "./openai-compatible/index.js";
+import { upstreamBackend } from "./upstream/index.js";
+import { openAiCompatible } from "./upstream/dialects/openai-compatible/index.js";
+import { huggingFaceTgi } from "./upstream/dialects/huggingface-tgi/index.js";
 
-const modules: readonly BackendModule[] = [llamaCppBackend, openAiCompatibleBackend, huggingFaceTgiBackend];
+const modules: readonly BackendModule[] = [llamaCppBackend, upstreamBackend(openAiCompatible), upstreamBackend(huggingFaceTgi)];
 
 const byKind = new Map(modules.map((m) => [m.kind, m]));
 
@@ -16,4 +21,9 @@ export function backendModule(kind: string): BackendModule {
   const module = byKind.get(kind);
   if (!module) throw new Error(`unknown backend '${kind}'`);
   return module;
+}
+
+/** The checks of a schema-valid providers.yaml entry that its backend kind adds (see BackendModule.checkProvider). */
+export function checkProvider(provider: Provider, problem: (path: (string | number)[], message: string) => void): void {
+  byKind.get(provider.type)?.checkProvider?.(provider, problem);
 }

@@ -89,5 +89,10 @@ export interface BackendModule {
   providerProperties?: Readonly<Record<string, JsonSchema>>;
   /** Checks that need more than the schema (files exist, provider known, ...), and path resolution. */
   checkSettings?(ctx: SettingsCheckContext): void;
+  /**
+   * Checks of a providers.yaml entry of this kind beyond the schema (e.g. a URL with a path the
+   * backend cannot use), reported at `path` inside the entry so the error names the file and line.
+   */
+  checkProvider?(provider: Provider, problem: (path: (string | number)[], message: string) => void): void;
   create(ctx: CreateContext): BackendInstance;
 }

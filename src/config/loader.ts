@@ -7,7 +7,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { ajv } from "./config-ajv.js";
-import { backendModule, backendKinds, providerProperties, upstreamKinds } from "../backends/registry.js";
+import { backendModule, backendKinds, checkProvider, providerProperties, upstreamKinds } from "../backends/registry.js";
 import type { Provider } from "../backends/types.js";
 import { directoryProblem, readConfigFiles, type ParsedFile } from "./config-files.js";
 import { describeLimit } from "../core/env-limit.js";
@@ -47,6 +47,8 @@ function readProviders(file: ParsedFile | undefined): Provider[] {
     if (seen.has(p.id)) file.sink.add([i, "id"], `duplicate provider id '${p.id}'`);
     seen.add(p.id);
   });
+  // What a provider's type adds to the schema (e.g. a URL its protocol cannot use).
+  providers.forEach((p, i) => checkProvider(p, (at, message) => file.sink.add([i, ...at], message)));
   return providers;
 }
 

@@ -1,6 +1,7 @@
 /**
- * The one error hierarchy. Everything below http/ throws these; http/error-middleware.ts is the only
- * place that turns them into a status and OpenAI's `{"error":{message,type,param,code}}` body.
+ * The one error hierarchy. Everything below http/ throws these; http/error-middleware.ts turns
+ * anything else thrown into one, and each protocol surface's `errorResponse`/`errorFrames`
+ * (src/surfaces/) is the only place that turns them into its wire shape (OpenAI's: `toBody()`).
  */
 export interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };

@@ -3621,6 +3621,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a message (Anthropic Messages API)
+         * @description Sends a conversation of user and assistant turns and answers the next assistant message, as a Message or, with `stream: true`, as server-sent events (`message_start`, `content_block_start`, `content_block_delta`, `content_block_stop`, `message_delta`, `message_stop`, with `ping` and `error` events in between).
+         */
+        post: operations["createAnthropicMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/messages/count_tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Count the input tokens of a message request (Anthropic Messages API)
+         * @description Counts the tokens the messages, system prompt and tools of a Messages request take, without generating anything.
+         */
+        post: operations["countAnthropicMessageTokens"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     batch_cancelled: {
@@ -29621,6 +29661,363 @@ export interface components {
             /** @description Echo the merged request (registration defaults + request + overrides) in the response under `x-localai-debug`. Refused unless the model's registration allows debugging. */
             debug?: boolean;
         };
+        /** @description The body of `POST /v1/messages`. */
+        AnthropicCreateMessageRequest: {
+            /** @description The model (a registration's name). */
+            model: string;
+            messages: components["schemas"]["AnthropicMessageList"];
+            /** @description The most tokens to generate. Required. At least 1 (Anthropic's 0, which only warms its prompt cache, is refused: a local engine reads 0 as "no limit"). */
+            max_tokens: number;
+            system?: components["schemas"]["AnthropicSystemPrompt"];
+            /** @description Text sequences that stop generation (`stop_reason` is then `stop_sequence`). */
+            stop_sequences?: string[];
+            /** @description Randomness, 0 to 1. */
+            temperature?: number;
+            /** @description Nucleus sampling mass, 0 to 1. */
+            top_p?: number;
+            /** @description Sample only from the k most likely tokens. */
+            top_k?: number;
+            /** @description Answer with server-sent events instead of one Message. */
+            stream?: boolean;
+            metadata?: components["schemas"]["AnthropicMetadata"];
+            tools?: components["schemas"]["AnthropicToolList"];
+            tool_choice?: components["schemas"]["AnthropicToolChoice"];
+            thinking?: components["schemas"]["AnthropicThinkingConfig"];
+            /**
+             * @description Anthropic's capacity tier; passed on to an `anthropic` upstream, ignored elsewhere.
+             * @enum {string}
+             */
+            service_tier?: "auto" | "standard_only";
+            cache_control?: components["schemas"]["AnthropicCacheControl"];
+        };
+        /** @description The body of `POST /v1/messages/count_tokens`. */
+        AnthropicCountMessageTokensRequest: {
+            /** @description The model (a registration's name). */
+            model: string;
+            messages: components["schemas"]["AnthropicMessageList"];
+            system?: components["schemas"]["AnthropicSystemPrompt"];
+            tools?: components["schemas"]["AnthropicToolList"];
+            tool_choice?: components["schemas"]["AnthropicToolChoice"];
+            thinking?: components["schemas"]["AnthropicThinkingConfig"];
+            cache_control?: components["schemas"]["AnthropicCacheControl"];
+        };
+        /** @description The conversation, user and assistant turns (Anthropic's limit is 100,000 messages). A final assistant turn is a prefill the answer continues. The system prompt is the top-level `system`, never a message. */
+        AnthropicMessageList: components["schemas"]["AnthropicMessageParam"][];
+        AnthropicMessageParam: {
+            /** @enum {string} */
+            role: "user" | "assistant";
+            /** @description A string (one text block) or a list of content blocks. */
+            content: string | components["schemas"]["AnthropicContentBlockParam"][];
+        };
+        /** @description The system prompt, a string or a list of text blocks. */
+        AnthropicSystemPrompt: string | components["schemas"]["AnthropicTextBlockParam"][];
+        /** @description About the request. */
+        AnthropicMetadata: {
+            /** @description An opaque identifier of the end user (a uuid or hash, nothing identifying). */
+            user_id?: string | null;
+        };
+        /** @description A prompt-cache breakpoint. Kept for an `anthropic` upstream, ignored elsewhere. */
+        AnthropicCacheControl: {
+            /** @enum {string} */
+            type: "ephemeral";
+            /** @enum {string} */
+            ttl?: "5m" | "1h";
+        } | null;
+        /** @description A content block of a message. The named types are checked; a block of any other type (`search_result`, `server_tool_use`, `container_upload`, ...) is accepted as it is, for an `anthropic` upstream to judge. */
+        AnthropicContentBlockParam: components["schemas"]["AnthropicTextBlockParam"] | components["schemas"]["AnthropicImageBlockParam"] | components["schemas"]["AnthropicDocumentBlockParam"] | components["schemas"]["AnthropicToolUseBlockParam"] | components["schemas"]["AnthropicToolResultBlockParam"] | components["schemas"]["AnthropicThinkingBlockParam"] | components["schemas"]["AnthropicRedactedThinkingBlockParam"] | components["schemas"]["AnthropicOtherBlockParam"];
+        /** @description A block of a type this spec does not name, kept as it is. */
+        AnthropicOtherBlockParam: {
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        AnthropicTextBlockParam: {
+            /** @enum {string} */
+            type: "text";
+            text: string;
+            cache_control?: components["schemas"]["AnthropicCacheControl"];
+            citations?: {
+                [key: string]: unknown;
+            }[] | null;
+        };
+        AnthropicImageBlockParam: {
+            /** @enum {string} */
+            type: "image";
+            source: components["schemas"]["AnthropicBase64ImageSource"] | components["schemas"]["AnthropicUrlSource"] | components["schemas"]["AnthropicFileSource"];
+            cache_control?: components["schemas"]["AnthropicCacheControl"];
+        };
+        AnthropicBase64ImageSource: {
+            /** @enum {string} */
+            type: "base64";
+            /** @enum {string} */
+            media_type: "image/jpeg" | "image/png" | "image/gif" | "image/webp";
+            /** @description The image, base64-encoded. */
+            data: string;
+        };
+        AnthropicUrlSource: {
+            /** @enum {string} */
+            type: "url";
+            url: string;
+        };
+        AnthropicFileSource: {
+            /** @enum {string} */
+            type: "file";
+            file_id: string;
+        };
+        /** @description A document (PDF, plain text or content blocks). Kept for an `anthropic` upstream. */
+        AnthropicDocumentBlockParam: {
+            /** @enum {string} */
+            type: "document";
+            source: {
+                /** @enum {string} */
+                type: "base64" | "text" | "content" | "url" | "file";
+            } & {
+                [key: string]: unknown;
+            };
+            title?: string | null;
+            context?: string | null;
+            citations?: {
+                [key: string]: unknown;
+            } | null;
+            cache_control?: components["schemas"]["AnthropicCacheControl"];
+        };
+        /** @description A tool call of an earlier assistant turn. */
+        AnthropicToolUseBlockParam: {
+            /** @enum {string} */
+            type: "tool_use";
+            id: string;
+            name: string;
+            /** @description The tool's arguments. */
+            input: {
+                [key: string]: unknown;
+            };
+            cache_control?: components["schemas"]["AnthropicCacheControl"];
+        };
+        /** @description The result of a tool call, in a user turn. */
+        AnthropicToolResultBlockParam: {
+            /** @enum {string} */
+            type: "tool_result";
+            tool_use_id: string;
+            /** @description A string or a list of blocks (text and image; other types are kept as they are). */
+            content?: string | (components["schemas"]["AnthropicTextBlockParam"] | components["schemas"]["AnthropicImageBlockParam"] | components["schemas"]["AnthropicDocumentBlockParam"] | components["schemas"]["AnthropicOtherBlockParam"])[];
+            /** @description The tool failed; the content says how. */
+            is_error?: boolean;
+            cache_control?: components["schemas"]["AnthropicCacheControl"];
+        };
+        /** @description A thinking block of an earlier assistant turn, passed back unchanged. */
+        AnthropicThinkingBlockParam: {
+            /** @enum {string} */
+            type: "thinking";
+            thinking: string;
+            signature: string;
+        };
+        AnthropicRedactedThinkingBlockParam: {
+            /** @enum {string} */
+            type: "redacted_thinking";
+            data: string;
+        };
+        /** @description Tools the model may call: client tools (`name`, `description`, `input_schema`) and Anthropic's server tools (a `type` such as `web_search_20250305`, kept for an `anthropic` upstream). OpenAI allows 128 functions; Anthropic's deferred tools make longer lists usual. */
+        AnthropicToolList: (components["schemas"]["AnthropicTool"] | components["schemas"]["AnthropicServerTool"])[];
+        AnthropicTool: {
+            /** @enum {string|null} */
+            type?: "custom" | null;
+            /** @description The name the model calls the tool by. */
+            name: string;
+            description?: string;
+            /** @description A JSON Schema (an object schema) of the tool's input. */
+            input_schema: {
+                /** @enum {string} */
+                type: "object";
+            } & {
+                [key: string]: unknown;
+            };
+            cache_control?: components["schemas"]["AnthropicCacheControl"];
+        };
+        /** @description One of Anthropic's server or versioned tools, named by its `type`. */
+        AnthropicServerTool: {
+            type: string;
+            name: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description How the model uses the tools. */
+        AnthropicToolChoice: {
+            /** @enum {string} */
+            type: "auto" | "any";
+            disable_parallel_tool_use?: boolean;
+        } | {
+            /** @enum {string} */
+            type: "tool";
+            name: string;
+            disable_parallel_tool_use?: boolean;
+        } | {
+            /** @enum {string} */
+            type: "none";
+        };
+        /** @description Extended thinking. `enabled` needs a `budget_tokens` of at least 1,024 (below `max_tokens`); `adaptive` lets the model decide; `disabled` turns it off. */
+        AnthropicThinkingConfig: {
+            /** @enum {string} */
+            type: "enabled" | "disabled" | "adaptive";
+            budget_tokens?: number;
+            /** @enum {string|null} */
+            display?: "summarized" | "omitted" | null;
+        };
+        /** @description The assistant's answer. */
+        AnthropicMessage: {
+            /** @description The message id (`msg_...`). */
+            id: string;
+            /** @enum {string} */
+            type: "message";
+            /** @enum {string} */
+            role: "assistant";
+            model: string;
+            content: components["schemas"]["AnthropicContentBlock"][];
+            stop_reason: components["schemas"]["AnthropicStopReason"];
+            /** @description The custom stop sequence that was generated, if any. */
+            stop_sequence: string | null;
+            usage: components["schemas"]["AnthropicUsage"];
+        };
+        /**
+         * @description Why generation stopped; null only in `message_start`.
+         * @enum {string|null}
+         */
+        AnthropicStopReason: "end_turn" | "max_tokens" | "stop_sequence" | "tool_use" | "pause_turn" | "refusal" | "model_context_window_exceeded" | null;
+        AnthropicUsage: {
+            input_tokens: number;
+            output_tokens: number;
+            cache_creation_input_tokens?: number | null;
+            cache_read_input_tokens?: number | null;
+            service_tier?: string | null;
+        };
+        /** @description A block of the answer. Block types this spec does not name are kept (pass-through). */
+        AnthropicContentBlock: components["schemas"]["AnthropicTextBlock"] | components["schemas"]["AnthropicToolUseBlock"] | components["schemas"]["AnthropicThinkingBlock"] | components["schemas"]["AnthropicRedactedThinkingBlock"] | components["schemas"]["AnthropicOtherContentBlock"];
+        AnthropicTextBlock: {
+            /** @enum {string} */
+            type: "text";
+            text: string;
+            citations?: {
+                [key: string]: unknown;
+            }[] | null;
+        };
+        AnthropicToolUseBlock: {
+            /** @enum {string} */
+            type: "tool_use";
+            /** @description The call's id (`toolu_...`), quoted back by the `tool_result`. */
+            id: string;
+            name: string;
+            /** @description The arguments; `{}` in `content_block_start`, the JSON then streams as `input_json_delta`. */
+            input: {
+                [key: string]: unknown;
+            };
+        };
+        AnthropicThinkingBlock: {
+            /** @enum {string} */
+            type: "thinking";
+            thinking: string;
+            signature: string;
+        };
+        AnthropicRedactedThinkingBlock: {
+            /** @enum {string} */
+            type: "redacted_thinking";
+            data: string;
+        };
+        /** @description A block of a type this spec does not name (`server_tool_use`, `web_search_tool_result`, ...). */
+        AnthropicOtherContentBlock: {
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        AnthropicMessageTokensCount: {
+            /** @description Tokens of the messages, system prompt and tools together. */
+            input_tokens: number;
+        };
+        /** @description Anthropic's error shape, as a response body and as the data of an `error` event. */
+        AnthropicErrorResponse: {
+            /** @enum {string} */
+            type: "error";
+            error: {
+                /**
+                 * @description invalid_request_error 400, authentication_error 401, billing_error 402, permission_error 403, not_found_error 404, request_too_large 413, rate_limit_error 429, api_error 500, timeout_error 504, overloaded_error 529.
+                 * @enum {string}
+                 */
+                type: "invalid_request_error" | "authentication_error" | "billing_error" | "permission_error" | "not_found_error" | "request_too_large" | "rate_limit_error" | "api_error" | "timeout_error" | "overloaded_error";
+                message: string;
+            };
+            request_id?: string | null;
+        };
+        /** @description One server-sent event of a streamed message; the SSE `event:` name equals `type`. */
+        AnthropicStreamEvent: components["schemas"]["AnthropicMessageStartEvent"] | components["schemas"]["AnthropicContentBlockStartEvent"] | components["schemas"]["AnthropicContentBlockDeltaEvent"] | components["schemas"]["AnthropicContentBlockStopEvent"] | components["schemas"]["AnthropicMessageDeltaEvent"] | components["schemas"]["AnthropicMessageStopEvent"] | components["schemas"]["AnthropicPingEvent"] | components["schemas"]["AnthropicErrorResponse"];
+        /** @description The first event; the message with empty `content` and a null `stop_reason`. */
+        AnthropicMessageStartEvent: {
+            /** @enum {string} */
+            type: "message_start";
+            message: components["schemas"]["AnthropicMessage"];
+        };
+        AnthropicContentBlockStartEvent: {
+            /** @enum {string} */
+            type: "content_block_start";
+            index: number;
+            content_block: components["schemas"]["AnthropicContentBlock"];
+        };
+        AnthropicContentBlockDeltaEvent: {
+            /** @enum {string} */
+            type: "content_block_delta";
+            index: number;
+            delta: components["schemas"]["AnthropicContentBlockDelta"];
+        };
+        AnthropicContentBlockDelta: {
+            /** @enum {string} */
+            type: "text_delta";
+            text: string;
+        } | {
+            /** @enum {string} */
+            type: "input_json_delta";
+            partial_json: string;
+        } | {
+            /** @enum {string} */
+            type: "thinking_delta";
+            thinking: string;
+        } | {
+            /** @enum {string} */
+            type: "signature_delta";
+            signature: string;
+        } | {
+            /** @enum {string} */
+            type: "citations_delta";
+            citation: {
+                [key: string]: unknown;
+            };
+        };
+        AnthropicContentBlockStopEvent: {
+            /** @enum {string} */
+            type: "content_block_stop";
+            index: number;
+        };
+        /** @description The stop reason and the cumulative usage, once generation has ended. */
+        AnthropicMessageDeltaEvent: {
+            /** @enum {string} */
+            type: "message_delta";
+            delta: {
+                stop_reason: components["schemas"]["AnthropicStopReason"];
+                stop_sequence?: string | null;
+            };
+            usage: {
+                output_tokens: number;
+                input_tokens?: number | null;
+                cache_creation_input_tokens?: number | null;
+                cache_read_input_tokens?: number | null;
+            };
+        };
+        /** @description The last event. */
+        AnthropicMessageStopEvent: {
+            /** @enum {string} */
+            type: "message_stop";
+        };
+        /** @description Keeps the connection alive; carries nothing. */
+        AnthropicPingEvent: {
+            /** @enum {string} */
+            type: "ping";
+        };
     };
     responses: {
         /** @description The request was rejected because a rate limit was exceeded. */
@@ -29632,6 +30029,15 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description An error in Anthropic's shape. */
+        AnthropicError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["AnthropicErrorResponse"];
             };
         };
     };
@@ -37826,6 +38232,81 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+        };
+    };
+    createAnthropicMessage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The API version the client speaks (`2023-06-01`; @anthropic-ai/sdk 1.x sends a later date). Accepted, not required. */
+                "anthropic-version"?: string;
+                /** @description Comma-separated beta features; passed on to an `anthropic` upstream. */
+                "anthropic-beta"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnthropicCreateMessageRequest"];
+            };
+        };
+        responses: {
+            /** @description The message, or its stream of events. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicMessage"];
+                    "text/event-stream": components["schemas"]["AnthropicStreamEvent"];
+                };
+            };
+            400: components["responses"]["AnthropicError"];
+            401: components["responses"]["AnthropicError"];
+            403: components["responses"]["AnthropicError"];
+            404: components["responses"]["AnthropicError"];
+            413: components["responses"]["AnthropicError"];
+            429: components["responses"]["AnthropicError"];
+            500: components["responses"]["AnthropicError"];
+            529: components["responses"]["AnthropicError"];
+        };
+    };
+    countAnthropicMessageTokens: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The API version the client speaks (`2023-06-01`; @anthropic-ai/sdk 1.x sends a later date). Accepted, not required. */
+                "anthropic-version"?: string;
+                /** @description Comma-separated beta features; passed on to an `anthropic` upstream. */
+                "anthropic-beta"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnthropicCountMessageTokensRequest"];
+            };
+        };
+        responses: {
+            /** @description The count. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnthropicMessageTokensCount"];
+                };
+            };
+            400: components["responses"]["AnthropicError"];
+            401: components["responses"]["AnthropicError"];
+            403: components["responses"]["AnthropicError"];
+            404: components["responses"]["AnthropicError"];
+            429: components["responses"]["AnthropicError"];
+            500: components["responses"]["AnthropicError"];
+            501: components["responses"]["AnthropicError"];
+            529: components["responses"]["AnthropicError"];
         };
     };
 }

@@ -1,7 +1,7 @@
 /**
- * The backend-independent path of chat, completion and embedding requests: resolve the model,
+ * The protocol-independent path of chat, completion and embedding requests: resolve the model,
  * refuse fields the backend would drop, merge the registration with what the client sent, call
- * the backend, shape the result.
+ * the backend. A surface (src/surfaces/) turns the result into its protocol's response.
  */
 import type { BackendInstance, CallContext } from "../backends/types.js";
 import type { EndpointId } from "../core/operations.js";
@@ -9,11 +9,24 @@ import { mergeRequest, rejectForbiddenKeys, deepFreeze } from "../config/merge.j
 import type { Registration } from "../config/registration.js";
 import { partialBodyValidator } from "../config/request-schema.js";
 import { clipEcho, InvalidRequestError, UnknownParameterError } from "../core/errors.js";
-import { SerializedJson } from "../core/serialized-json.js";
-import type { HandlerCall, HandlerResult } from "./types.js";
+import type { HandlerCall } from "./types.js";
 
 type Body = Record<string, unknown>;
 type Invoke = (backend: BackendInstance, request: Readonly<Body>, ctx: CallContext) => Promise<unknown> | undefined;
+
+/** What the backend answered, before any protocol shaped it. */
+export type InferenceResult =
+  /** A response body (a SerializedJson is its JSON text). */
+  | { kind: "json"; body: unknown; headers: Record<string, string>; debug?: DebugEcho }
+  /** Chunks, batched when the backend batches them; `onEnd` must be called once the stream is over. */
+  | { kind: "stream"; chunks: AsyncIterable<unknown>; headers: Record<string, string>; onEnd: () => void; debug?: DebugEcho };
+
+/** With `x-localai-extensions.debug`: exactly what the backend was given, for the surface to echo. */
+export interface DebugEcho {
+  registration: string;
+  backend: string;
+  request: Readonly<Body>;
+}
 
 const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> => typeof v === "object" && v !== null && Symbol.asyncIterator in v;
 
@@ -46,16 +59,7 @@ function rejectUnknownFields(body: Body, endpoint: EndpointId, backend: BackendI
   for (const field of Object.keys(body)) if (!known.has(field)) throw new UnknownParameterError(field);
 }
 
-async function* withDebug(events: AsyncIterable<unknown>, debug: Body): AsyncIterable<unknown> {
-  let first = true;
-  for await (const event of events) {
-    if (first) yield { ...(event instanceof SerializedJson ? event.toObject() : (event as Body)), "x-localai-debug": debug };
-    else yield event;
-    first = false;
-  }
-}
-
-export async function runInference(call: HandlerCall, endpoint: EndpointId, invoke: Invoke): Promise<HandlerResult> {
+export async function runInference(call: HandlerCall, endpoint: EndpointId, invoke: Invoke): Promise<InferenceResult> {
   const snapshot = call.services.config.current();
   const leave = snapshot.enter();
   try {
@@ -73,16 +77,10 @@ export async function runInference(call: HandlerCall, endpoint: EndpointId, invo
     if (!pending) throw new InvalidRequestError(`The model '${clipEcho(requestedModel)}' cannot serve ${endpoint}`, "model", "model_not_supported");
     const result = await pending;
     // Exactly what the backend was given (`debug` itself is the handler's, never the backend's).
-    const debugEcho = debug ? { registration: reg.model, backend: reg.backend, request } : undefined;
-    if (isAsyncIterable(result)) {
-      return { kind: "stream", events: debugEcho ? withDebug(result, debugEcho) : result, headers, onEnd: leave };
-    }
+    const echo: DebugEcho | undefined = debug ? { registration: reg.model, backend: reg.backend, request } : undefined;
+    if (isAsyncIterable(result)) return { kind: "stream", chunks: result, headers, onEnd: leave, debug: echo };
     leave();
-    return {
-      kind: "json",
-      body: debugEcho ? { ...(result instanceof SerializedJson ? result.toObject() : (result as Body)), "x-localai-debug": debugEcho } : result,
-      headers,
-    };
+    return { kind: "json", body: result, headers, debug: echo };
   } catch (err) {
     leave();
     throw err;

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Services } from "../services.js";
 import type { ClientDisconnect } from "../core/client-disconnect.js";
+import type { SseFrame } from "../core/sse-frame.js";
 
 /** What a handler receives: no express objects, so handlers stay testable and transport-free. */
 export interface HandlerCall {
@@ -19,10 +20,14 @@ export interface HandlerCall {
   log: Logger;
 }
 
+/**
+ * What a surface's handler answers. A stream is frames in its protocol's shape; the SSE writer
+ * (http/sse.ts) adds the surface's end-of-stream frame and writes a late error as its in-band
+ * frames. Frames are taken a batch at a time when the iterable offers batches (core/async-queue.ts).
+ */
 export type HandlerResult =
   | { kind: "json"; body: unknown; status?: number; headers?: Record<string, string> }
-  /** Each item is one `data:` event (an OpenAI chunk); the writer adds `data: [DONE]`. */
-  | { kind: "stream"; events: AsyncIterable<unknown>; headers?: Record<string, string>; onEnd?: () => void };
+  | { kind: "stream"; frames: AsyncIterable<SseFrame>; headers?: Record<string, string>; onEnd?: () => void };
 
 export type Handler = (call: HandlerCall) => Promise<HandlerResult>;
 

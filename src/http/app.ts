@@ -2,13 +2,14 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { Logger } from "pino";
 import { routes, type RouteSpec } from "../generated/routes.js";
-import { handlers as defaultHandlers } from "../handlers/index.js";
 import type { Handler } from "../handlers/types.js";
+import { DEFAULT_SURFACE, handlerTable, SURFACES, surfaceLookup, type SurfaceLookup } from "../surfaces/index.js";
+import type { Surface } from "../surfaces/types.js";
 import { ApiError, clipEcho, NotFoundError, PayloadTooLargeError } from "../core/errors.js";
 import type { Services } from "../services.js";
 import { errorMiddleware } from "./error-middleware.js";
 import { sendError } from "./respond.js";
-import { runOperation, type RunOptions } from "./run-operation.js";
+import { runOperation, type RunOptions, type Served } from "./run-operation.js";
 import { createRequestValidator, type RequestValidator } from "./validation.js";
 import { mountSpecRoutes } from "./spec-routes.js";
 import { BodyBudget, declaresTooLarge, readJsonBody, type BodyReading } from "./request-body.js";
@@ -24,13 +25,20 @@ export interface AppOptions {
   log: Logger;
   /** The HTTP limits that differ from DEFAULT_HTTP_LIMITS. */
   limits?: Partial<HttpLimits>;
+  /** The protocol surfaces served (default: src/surfaces/index.ts's SURFACES). */
+  surfaces?: readonly Surface[];
+  /**
+   * The handler table, instead of the surfaces' own (tests add or replace handlers). A handler
+   * for an operation no surface claims answers errors and streams as the OpenAI surface does.
+   */
   handlers?: Readonly<Record<string, Handler>>;
 }
 
-/** What both layers share: the limits, the body budget, the operation runner's options. */
+/** What both layers share: the limits, the body budget, the operation runner's options, each operation's surface. */
 interface Shared {
   reading: BodyReading;
   run: RunOptions;
+  surfaceFor: SurfaceLookup;
 }
 
 /**
@@ -38,9 +46,15 @@ interface Shared {
  * JSON fast path serves the operations it takes, express everything else.
  */
 export function createRequestListener(options: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const handlers = ownHandlers(options.handlers ?? defaultHandlers);
+  const surfaces = options.surfaces ?? SURFACES;
+  const handlers = ownHandlers(options.handlers ?? handlerTable(surfaces));
   const limits = resolveHttpLimits(options.limits);
-  const shared: Shared = { reading: { limits, budget: new BodyBudget(limits.bodyBytesInFlight) }, run: { writeStallMs: limits.writeStallMs } };
+  const surfaceFor = surfaceLookup(surfaces);
+  const shared: Shared = {
+    reading: { limits, budget: new BodyBudget(limits.bodyBytesInFlight) },
+    run: { writeStallMs: limits.writeStallMs },
+    surfaceFor,
+  };
   const matchRoute = createRouteMatcher(routes);
   const validator = createRequestValidator(new Set(routes.filter((r) => handlers[r.operationId]).map((r) => r.operationId)));
   const app = createApp(options, handlers, shared, validator);
@@ -50,16 +64,16 @@ export function createRequestListener(options: AppOptions): (req: IncomingMessag
   const fastPath = createFastPath({
     app,
     routes: fastPathRoutes(routes, handlers),
-    handlers,
+    served: (route) => served(route, handlers, surfaceFor)!,
     validator,
     services: options.services,
     log: options.log,
     ...shared,
   });
   return (req, res) => {
-    // An announced body over the limit is refused before anything reads it, on every route.
-    if (declaresTooLarge(req.headers, limits.bodyLimitBytes)) return refuseTooLarge(res, limits.bodyLimitBytes);
     const routed = matchRequest(matchRoute, req);
+    // An announced body over the limit is refused before anything reads it, on every route.
+    if (declaresTooLarge(req.headers, limits.bodyLimitBytes)) return refuseTooLarge(res, surfaceFor(operationOf(routed)), limits.bodyLimitBytes);
     if (routed instanceof ApiError || routed === undefined || !fastPath(req, res, routed)) {
       setRouted(req, routed);
       app(req, res);
@@ -77,9 +91,17 @@ function matchRequest(matchRoute: RouteMatcher, req: IncomingMessage): Routed {
   }
 }
 
-function refuseTooLarge(res: ServerResponse, limitBytes: number): void {
+const operationOf = (routed: Routed) => (routed === undefined || routed instanceof ApiError ? undefined : routed.route.operationId);
+
+function refuseTooLarge(res: ServerResponse, surface: Surface, limitBytes: number): void {
   res.setHeader("x-request-id", newRequestId());
-  sendError(res, new PayloadTooLargeError(limitBytes));
+  sendError(res, surface, new PayloadTooLargeError(limitBytes));
+}
+
+/** The route's handler and surface, if the route is implemented. */
+function served(route: RouteSpec, handlers: Readonly<Record<string, Handler>>, surfaceFor: SurfaceLookup): Served | undefined {
+  const handler: Handler | undefined = handlers[route.operationId];
+  return handler === undefined ? undefined : { handler, surface: surfaceFor(route.operationId) };
 }
 
 /** The handler table with its own entries only: an operationId is never looked up through a prototype. */
@@ -111,19 +133,21 @@ function createApp(options: AppOptions, handlers: Readonly<Record<string, Handle
   // One chain per implemented operation; the matched one runs (express-dispatch.ts), others are 501.
   const chains = new Map<RouteSpec, RequestHandler[]>();
   for (const route of routes) {
-    const handler = handlers[route.operationId];
-    if (handler)
+    const op = served(route, handlers, shared.surfaceFor);
+    if (op)
       chains.set(route, [
         checkContentType(route),
         parseJsonBody(route, shared.reading),
         ...validator.forOperation(route.operationId),
-        invoke(route, handler, services, log, shared.run),
+        invoke(route, op, services, log, shared.run),
       ]);
   }
   app.use(dispatchRouted(chains));
 
-  app.use((req: Request, res: Response) => sendError(res, new NotFoundError(`Invalid URL (${req.method} ${clipEcho(req.path)})`, null, "unknown_url")));
-  app.use(errorMiddleware(log));
+  app.use((req: Request, res: Response) =>
+    sendError(res, DEFAULT_SURFACE, new NotFoundError(`Invalid URL (${req.method} ${clipEcho(req.path)})`, null, "unknown_url")),
+  );
+  app.use(errorMiddleware(log, shared.surfaceFor));
   return app;
 }
 
@@ -153,10 +177,10 @@ function parseJsonBody(route: RouteSpec, reading: BodyReading) {
   };
 }
 
-function invoke(route: RouteSpec, handler: Handler, services: Services, log: Logger, run: RunOptions) {
+function invoke(route: RouteSpec, op: Served, services: Services, log: Logger, run: RunOptions) {
   return (req: Request, res: Response) =>
     runOperation(
-      handler,
+      op,
       {
         operationId: route.operationId,
         body: req.body,

@@ -4,6 +4,8 @@ import { sendError } from "./respond.js";
 import type { Logger } from "pino";
 import { ApiError, clipEcho, InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError, internalError } from "../core/errors.js";
 import { isValidatorError, translateValidatorError } from "./validation-errors.js";
+import type { SurfaceLookup } from "../surfaces/index.js";
+import { routedOperationId } from "./express-dispatch.js";
 
 /** An error a framework tagged with an HTTP status (body-parser, http-errors, express's router...). */
 interface TaggedError {
@@ -74,8 +76,8 @@ export function toApiError(err: unknown, requestId: string, log: Logger, body?: 
   return internalError(requestId);
 }
 
-/** The one place where errors become HTTP responses. */
-export function errorMiddleware(log: Logger): ErrorRequestHandler {
+/** Errors on express's side, in the shape of the matched operation's surface. */
+export function errorMiddleware(log: Logger, surfaceFor: SurfaceLookup): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const requestId = String(res.locals.requestId ?? "unknown");
     const error = toApiError(err, requestId, log, req.body);
@@ -83,6 +85,6 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       res.end();
       return;
     }
-    sendError(res, error);
+    sendError(res, surfaceFor(routedOperationId(req)), error);
   };
 }

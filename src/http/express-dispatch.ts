@@ -23,6 +23,12 @@ export function setRouted(req: IncomingMessage, routed: Routed): void {
   (req as RoutedRequest)[ROUTED] = routed;
 }
 
+/** The matched operation's id, if the matcher found one (its surface shapes the request's errors). */
+export function routedOperationId(req: IncomingMessage): string | undefined {
+  const routed = (req as RoutedRequest)[ROUTED];
+  return routed === undefined || routed instanceof ApiError ? undefined : routed.route.operationId;
+}
+
 /**
  * Runs the matched operation's chain (implemented), or answers 501 (not implemented); with no
  * match, passes on (to the 404). Mounted after the service routes (/health, /v1/models.json...),

@@ -13,7 +13,7 @@ import type { RouteSpec } from "../generated/routes.js";
 import type { Services } from "../services.js";
 import { toApiError } from "./error-middleware.js";
 import { sendError } from "./respond.js";
-import { runOperation, type RunOptions } from "./run-operation.js";
+import { runOperation, type RunOptions, type Served } from "./run-operation.js";
 import { readJsonBody, type BodyReading } from "./request-body.js";
 import { bodyRequired, requireJsonContentType } from "./json-content.js";
 import type { RouteMatch } from "./route-matcher.js";
@@ -44,7 +44,8 @@ export function fastPathRoutes(routes: readonly RouteSpec[], handlers: Readonly<
 interface FastPathOptions {
   app: Express;
   routes: RouteSpec[];
-  handlers: Readonly<Record<string, Handler>>;
+  /** The handler and surface of each of `routes`. */
+  served: (route: RouteSpec) => Served;
   validator: RequestValidator;
   services: Services;
   log: Logger;
@@ -102,14 +103,14 @@ class RouteValidator {
   }
 }
 
-async function serve(
-  opts: FastPathOptions,
-  route: RouteSpec,
-  validator: RouteValidator,
-  path: string,
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<void> {
+/** What the fast path keeps per route. */
+interface FastRoute {
+  route: RouteSpec;
+  served: Served;
+  validator: RouteValidator;
+}
+
+async function serve(opts: FastPathOptions, { route, served, validator }: FastRoute, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const requestId = newRequestId();
   res.setHeader("x-request-id", requestId);
   let parsed: unknown;
@@ -118,11 +119,10 @@ async function serve(
     parsed = (await readJsonBody(req, opts.reading, true))!.parsed;
     // One parse: the validator adds nothing to what it checks (the validation subset has no `default`s).
     await validator.validate(req, path, parsed);
-    const handler = opts.handlers[route.operationId];
-    await runOperation(handler, { operationId: route.operationId, body: parsed, params: {}, query: {}, requestId }, res, opts.services, opts.log, opts.run);
+    await runOperation(served, { operationId: route.operationId, body: parsed, params: {}, query: {}, requestId }, res, opts.services, opts.log, opts.run);
   } catch (err) {
     if (res.headersSent) return void res.end();
-    sendError(res, toApiError(err, requestId, opts.log, parsed));
+    sendError(res, served.surface, toApiError(err, requestId, opts.log, parsed));
   }
 }
 
@@ -131,11 +131,11 @@ async function serve(
  * the fast path takes, and answers false for everything else.
  */
 export function createFastPath(opts: FastPathOptions): (req: IncomingMessage, res: ServerResponse, match: RouteMatch) => boolean {
-  const validators = new Map(opts.routes.map((r) => [r, new RouteValidator(opts.app, opts.validator)]));
+  const fast = new Map(opts.routes.map((route) => [route, { route, served: opts.served(route), validator: new RouteValidator(opts.app, opts.validator) }]));
   return (req, res, match) => {
-    const validator = validators.get(match.route);
-    if (validator === undefined) return false;
-    void serve(opts, match.route, validator, match.path, req, res);
+    const found = fast.get(match.route);
+    if (found === undefined) return false;
+    void serve(opts, found, match.path, req, res);
     return true;
   };
 }

@@ -2,23 +2,31 @@
 import type { ServerResponse } from "node:http";
 import type { ApiError } from "../core/errors.js";
 import { SerializedJson } from "../core/serialized-json.js";
+import type { Surface } from "../surfaces/types.js";
 
-export function writeJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
-  const text = body instanceof SerializedJson ? body.json : JSON.stringify(body);
+const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+
+function writeText(res: ServerResponse, status: number, contentType: string, text: string, headers: Readonly<Record<string, string>>): void {
   // Copied key by key: a spread here kept every response's headers alive through minor GCs.
   const all: Record<string, string | number> = {};
   for (const name in headers) all[name] = headers[name];
-  all["Content-Type"] = "application/json; charset=utf-8";
+  all["Content-Type"] = contentType;
   all["Content-Length"] = Buffer.byteLength(text);
   res.writeHead(status, all);
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, error: ApiError): void {
+export function writeJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
+  writeText(res, status, JSON_CONTENT_TYPE, body instanceof SerializedJson ? body.json : JSON.stringify(body), headers);
+}
+
+/** An error before the first byte, in the shape of the surface that answers the request. */
+export function sendError(res: ServerResponse, surface: Surface, error: ApiError): void {
   // Answered before the request was all received (a refused body, a 501 that never reads one):
   // the connection cannot carry another request, and the rest of the body is not worth reading.
   if (res.req && !res.req.complete) res.shouldKeepAlive = false;
-  writeJson(res, error.status, error.toBody(), error.headers);
+  const wire = surface.errorResponse(error);
+  writeText(res, wire.status, wire.contentType, wire.body, wire.headers);
 }
 
 /**

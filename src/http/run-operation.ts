@@ -1,6 +1,7 @@
 /**
  * Runs one implemented operation once its body is parsed and validated: the same path for the
- * express routes and the JSON fast path. Client disconnect aborts the handler's work.
+ * express routes and the JSON fast path. Client disconnect aborts the handler's work. Errors and
+ * stream endings are the operation's surface's (src/surfaces/).
  */
 import type { ServerResponse } from "node:http";
 import type { Logger } from "pino";
@@ -10,6 +11,7 @@ import { toApiError } from "./error-middleware.js";
 import { cutIfNotFlushed, sendError, writeJson } from "./respond.js";
 import { writeSse } from "./sse.js";
 import { ClientAbort } from "./client-abort.js";
+import type { Surface } from "../surfaces/types.js";
 
 /** A handler call without what the runner adds (client abort, services, logger). */
 export type OperationInput = Omit<HandlerCall, "client" | "services" | "log">;
@@ -19,8 +21,14 @@ export interface RunOptions {
   writeStallMs: number;
 }
 
+/** An implemented operation: its handler and the surface that speaks for it. */
+export interface Served {
+  handler: Handler;
+  surface: Surface;
+}
+
 export async function runOperation(
-  handler: Handler,
+  served: Served,
   input: OperationInput,
   res: ServerResponse,
   services: Services,
@@ -37,16 +45,17 @@ export async function runOperation(
   const { operationId, body, params, query, requestId } = input;
   const call: HandlerCall = { operationId, body, params, query, requestId, client, services, log };
   try {
-    await send(res, await handler(call), { client, requestId: input.requestId, log, writeStallMs: options.writeStallMs });
+    await send(res, await served.handler(call), served.surface, { client, requestId: input.requestId, log, writeStallMs: options.writeStallMs });
   } catch (err) {
     if (client.aborted || res.headersSent) return void res.end();
-    sendError(res, toApiError(err, input.requestId, log, input.body));
+    sendError(res, served.surface, toApiError(err, input.requestId, log, input.body));
   }
 }
 
 async function send(
   res: ServerResponse,
   result: HandlerResult,
+  surface: Surface,
   call: { client: ClientAbort; requestId: string; log: Logger; writeStallMs: number },
 ): Promise<void> {
   if (result.kind === "json") {
@@ -54,7 +63,7 @@ async function send(
     return cutIfNotFlushed(res, call.writeStallMs);
   }
   try {
-    await writeSse(res, result.events, { ...call, headers: result.headers });
+    await writeSse(res, result.frames, surface, { ...call, headers: result.headers });
   } finally {
     result.onEnd?.();
   }

@@ -2,8 +2,9 @@ import type { ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { ClientAbortError } from "../core/errors.js";
 import { toApiError } from "./error-middleware.js";
-import { SerializedJson } from "../core/serialized-json.js";
+import { sseFrameText, type SseFrame } from "../core/sse-frame.js";
 import { batchesOf } from "../core/async-queue.js";
+import type { StreamPolicy } from "../surfaces/types.js";
 import { cutIfNotFlushed } from "./respond.js";
 
 const SSE_HEADERS = {
@@ -12,11 +13,9 @@ const SSE_HEADERS = {
   "X-Accel-Buffering": "no",
 };
 
-const frame = (data: unknown) => `data: ${data instanceof SerializedJson ? data.json : JSON.stringify(data)}\n\n`;
-
-function frames(batch: readonly unknown[]): string {
+function framesText(batch: readonly SseFrame[]): string {
   let text = "";
-  for (let i = 0; i < batch.length; i++) text += frame(batch[i]);
+  for (let i = 0; i < batch.length; i++) text += sseFrameText(batch[i]);
   return text;
 }
 
@@ -125,14 +124,15 @@ export interface SseContext {
 }
 
 /**
- * The one SSE writer. Nothing is written until the first event exists, so an error raised before it
- * is still an ordinary HTTP error (thrown to the caller). After the first byte an error becomes an
- * in-band `data: {"error":...}` frame, and every stream ends with `data: [DONE]`. Events are taken a
- * batch at a time (see async-queue.ts), and the next batch is pulled only once the client has taken
- * the last write (see FrameWriter).
+ * The one SSE writer, for every surface. Nothing is written until the first frame exists, so an
+ * error raised before it is still an ordinary HTTP error (thrown to the caller, answered in the
+ * surface's shape). After the first byte an error becomes the surface's in-band frames
+ * (`policy.errorFrames`), and every stream that is not cut ends with the surface's end-of-stream
+ * frame, if it has one (OpenAI: `data: [DONE]`). Frames are taken a batch at a time (see
+ * async-queue.ts), and the next batch is pulled only once the client has taken the last write (see FrameWriter).
  */
-export async function writeSse(res: ServerResponse, events: AsyncIterable<unknown>, ctx: SseContext): Promise<void> {
-  const batches = batchesOf(events);
+export async function writeSse(res: ServerResponse, frames: AsyncIterable<SseFrame>, policy: StreamPolicy, ctx: SseContext): Promise<void> {
+  const batches = batchesOf(frames);
   const first = await batches.next();
   res.writeHead(200, { ...SSE_HEADERS, ...ctx.headers });
   const stallMs = ctx.writeStallMs;
@@ -140,7 +140,7 @@ export async function writeSse(res: ServerResponse, events: AsyncIterable<unknow
   try {
     for (let step = first; !step.done; step = await batches.next()) {
       if (ctx.client.aborted) throw new ClientAbortError();
-      out.push(frames(step.value));
+      out.push(framesText(step.value));
       if (out.backpressure) await out.backpressure;
     }
   } catch (err) {
@@ -149,8 +149,8 @@ export async function writeSse(res: ServerResponse, events: AsyncIterable<unknow
       res.end();
       return;
     }
-    out.push(frame(toApiError(err, ctx.requestId, ctx.log).toBody()));
+    out.push(framesText(policy.errorFrames(toApiError(err, ctx.requestId, ctx.log))));
   }
-  out.end("data: [DONE]\n\n");
+  out.end(policy.endOfStream ? sseFrameText(policy.endOfStream) : "");
   cutIfNotFlushed(res, stallMs);
 }

@@ -1,5 +1,5 @@
 /**
- * Credentials an endpoint URL may carry (`http://user:pass@host`, `?api_key=`, `?sig=`): hidden
+ * Credentials a configured URL may carry (`http://user:pass@host`, `?api_key=`, `?sig=`): hidden
  * wherever a URL is logged, and their values redacted from upstream text like configured keys.
  */
 

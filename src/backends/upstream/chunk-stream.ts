@@ -1,28 +1,22 @@
 /**
- * Upstream SSE events -> OpenAI chunk objects with the client's model name. The first chunk is read
+ * Upstream SSE events -> internal chunks (the dialect's StreamDecoder decodes them). The first chunk is read
  * before the stream is handed to the SSE writer, so everything up to it can still fail over or
  * become a proper HTTP error; after it, failures surface as the writer's in-band error frame.
- * Never a silent success: an error payload, `event: error`, a broken connection or a stream that
- * ends without `[DONE]` or a `finish_reason` all end the client's stream with an error.
+ * Never a silent success: an error event, a broken connection or a stream that ends before the
+ * decoder saw its end (`[DONE]`) or a finish all end the client's stream with an error.
  */
-import { jsonNestsDeeperThan } from "../../core/json-depth.js";
 import type { EventSourceMessage } from "eventsource-parser";
 import { ApiError, UpstreamError } from "../../core/errors.js";
 import { batched, type Batched } from "../../core/async-queue.js";
-import { UnparsedRelay, withModel, type SerializedJson } from "../../core/serialized-json.js";
-import { MAX_UPSTREAM_JSON_DEPTH, tooDeep } from "./response-limits.js";
-import { errorInfoFromPayload, isErrorPayload, parseErrorBody, RetryableFailure, streamPayloadError } from "./upstream-errors.js";
+import type { Decoded, StreamDecoder } from "./dialect.js";
+import { RetryableFailure } from "./upstream-errors.js";
 
-type Json = Record<string, unknown>;
-type Chunk = SerializedJson;
-const DONE = Symbol("done");
-/** Events read after [DONE] to keep the connection reusable, before giving up on it. */
+type Chunk = Decoded;
+/** Events read after the end event ([DONE]) to keep the connection reusable, before giving up on it. */
 const MAX_EVENTS_AFTER_DONE = 16;
 
 export interface ChunkStreamHooks {
   providerId: string;
-  requestedModel: string;
-  redact(text: string): string;
   /** Maps a transport error (drop, idle timeout, client abort) to what the client should see. */
   failure(err: unknown): Error;
   /** Called once when the stream is over, however it ended. */
@@ -34,21 +28,18 @@ export interface ChunkStreamHooks {
  * between the upstream's socket and the client's await once per read, not once per event.
  */
 export class ChunkStream {
-  private sawFinish = false;
   private sawDone = false;
   /** Events that followed [DONE] in its own read (they count towards MAX_EVENTS_AFTER_DONE). */
   private afterDone = 0;
   private first: Chunk[] | undefined;
   /** An event that failed after others of its read became chunks: thrown once those are relayed. */
   private deferred?: { error: unknown };
-  private readonly relayer: UnparsedRelay;
 
   constructor(
     private readonly events: AsyncIterator<EventSourceMessage[]>,
+    private readonly decoder: StreamDecoder,
     private readonly hooks: ChunkStreamHooks,
-  ) {
-    this.relayer = new UnparsedRelay(hooks.requestedModel, MAX_UPSTREAM_JSON_DEPTH);
-  }
+  ) {}
 
   /** Reads up to the first chunk. Transport trouble or an empty stream here is retryable. */
   async open(): Promise<void> {
@@ -80,7 +71,7 @@ export class ChunkStream {
       if (this.first !== undefined) yield this.first;
       this.first = undefined;
       for (let chunks = await this.read(); chunks !== undefined; chunks = await this.read()) yield chunks;
-      if (!this.sawDone && !this.sawFinish && !this.relayer.sawFinish) {
+      if (!this.sawDone && !this.decoder.complete) {
         throw new UpstreamError(502, `${this.hooks.providerId}: the upstream stream ended before the response was complete`, "upstream_stream_truncated");
       }
       outcome = "complete";
@@ -134,56 +125,19 @@ export class ChunkStream {
     return undefined;
   }
 
-  /** One read's events as chunks, up to [DONE] or a failing event (thrown now if no chunk precedes it). */
+  /** One read's events as chunks, up to the end event or a failing event (thrown now if no chunk precedes it). */
   private toChunks(events: EventSourceMessage[]): Chunk[] {
     const chunks: Chunk[] = [];
-    for (let i = 0; i < events.length; i++) {
-      let chunk: Chunk | typeof DONE | undefined;
-      try {
-        chunk = this.toChunk(events[i]);
-      } catch (error) {
-        if (chunks.length === 0) throw error;
-        this.deferred = { error };
-        return chunks;
-      }
-      if (chunk === DONE) {
+    try {
+      const read = this.decoder.decode(events, chunks);
+      if (this.decoder.ended) {
         this.sawDone = true;
-        this.afterDone = events.length - i - 1;
-        return chunks;
+        this.afterDone = events.length - read;
       }
-      if (chunk) chunks.push(chunk);
+    } catch (error) {
+      if (chunks.length === 0) throw error;
+      this.deferred = { error };
     }
     return chunks;
-  }
-
-  private toChunk(event: EventSourceMessage): Chunk | typeof DONE | undefined {
-    const { providerId } = this.hooks;
-    if (event.event === "error") throw streamPayloadError(providerId, parseErrorBody(event.data, 502, this.hooks.redact));
-    // Named events other than `message` are not OpenAI chunks (e.g. keep-alive pings): skipped.
-    if (event.event !== undefined && event.event !== "message") return undefined;
-    const data = event.data;
-    if (data === "[DONE]") return DONE;
-    const relayed = this.relayer.relay(data);
-    if (relayed) return relayed;
-    // Before the parse: the chunk is serialized again, and JSON.stringify recurses.
-    if (jsonNestsDeeperThan(data, MAX_UPSTREAM_JSON_DEPTH)) throw tooDeep(providerId);
-    let chunk: Json;
-    try {
-      chunk = JSON.parse(data) as Json;
-    } catch {
-      throw new UpstreamError(502, `${providerId}: the upstream sent an event that is not JSON`, "upstream_protocol_error");
-    }
-    if (typeof chunk !== "object" || chunk === null) {
-      throw new UpstreamError(502, `${providerId}: the upstream sent an event that is not a JSON object`, "upstream_protocol_error");
-    }
-    if (isErrorPayload(chunk)) throw streamPayloadError(providerId, errorInfoFromPayload(chunk, this.hooks.redact));
-    if (!this.sawFinish) this.noteFinish(chunk);
-    return withModel(data, chunk, this.hooks.requestedModel);
-  }
-
-  private noteFinish(chunk: Json): void {
-    const choices = chunk.choices;
-    if (!Array.isArray(choices)) return;
-    for (const c of choices) if (c && (c as Json).finish_reason) this.sawFinish = true;
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { UpstreamError } from "../../core/errors.js";
+import { jsonNestsDeeperThan } from "../../core/json-depth.js";
 
 /** Default cap on a non-streaming (or JSON) upstream body: far above any real completion or embedding batch. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
@@ -79,4 +80,22 @@ export async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void
     body.destroy();
   }
   return Buffer.concat(chunks, size).toString("utf8");
+}
+
+/**
+ * A whole upstream body parsed as one JSON object, depth-checked on the text first: the parsed
+ * object is serialized again (JSON.stringify recurses). Anything else is a 502.
+ */
+export function parseUpstreamObject(text: string, providerId: string): Record<string, unknown> {
+  if (jsonNestsDeeperThan(text, MAX_UPSTREAM_JSON_DEPTH)) throw tooDeep(providerId);
+  let out: unknown;
+  try {
+    out = JSON.parse(text);
+  } catch {
+    out = undefined;
+  }
+  if (typeof out !== "object" || out === null || Array.isArray(out)) {
+    throw new UpstreamError(502, `${providerId}: the upstream's response is not a JSON object`, "upstream_protocol_error");
+  }
+  return out as Record<string, unknown>;
 }

@@ -1,5 +1,6 @@
 /** local_settings of the upstream backends, and the load-time checks against providers.yaml. */
 import type { JsonSchema, SettingsCheckContext } from "../types.js";
+import type { Dialect } from "./dialect.js";
 
 export interface UpstreamSettings {
   provider: string;
@@ -19,10 +20,11 @@ export function upstreamSettingsSchema(upstreamModelRequired: boolean): JsonSche
 }
 
 /**
- * The provider must exist and be of this backend's type. `defaultUpstreamModel` fills in
- * upstream_model when the server ignores it anyway (TGI serves exactly one model).
+ * The provider must exist and be of this backend's type, and pass the dialect's own checks. The
+ * dialect's defaultUpstreamModel fills in upstream_model when the server ignores it anyway.
  */
-export function checkUpstreamSettings(kind: string, defaultUpstreamModel?: string) {
+export function checkUpstreamSettings(dialect: Dialect) {
+  const kind = dialect.kind;
   return (ctx: SettingsCheckContext): void => {
     const name = ctx.settings.provider;
     if (typeof name !== "string") return;
@@ -32,15 +34,7 @@ export function checkUpstreamSettings(kind: string, defaultUpstreamModel?: strin
     if (!provider) return ctx.problem("provider", `unknown provider '${name}' (${known})`);
     if (provider.type !== kind)
       return ctx.problem("provider", `provider '${name}' has type '${provider.type}'; the ${kind} backend needs one of type '${kind}' (${known})`);
-    if (kind === "huggingface-tgi" && provider.profile !== undefined) {
-      ctx.problem("provider", `provider '${name}' sets profile '${String(provider.profile)}', but huggingface-tgi providers always use the TGI profile`);
-    }
-    if (kind === "huggingface-tgi" && provider.extra_fields !== undefined) {
-      ctx.problem(
-        "provider",
-        `provider '${name}' sets extra_fields, but huggingface-tgi providers always reject unknown fields (TGI's Messages API would ignore them)`,
-      );
-    }
-    if (ctx.settings.upstream_model === undefined && defaultUpstreamModel) ctx.settings.upstream_model = defaultUpstreamModel;
+    dialect.checkProvider?.(provider, (message) => ctx.problem("provider", message));
+    if (ctx.settings.upstream_model === undefined && dialect.defaultUpstreamModel) ctx.settings.upstream_model = dialect.defaultUpstreamModel;
   };
 }

@@ -5,7 +5,7 @@
  * appears, over whole lines (a key split across two network reads is still one string). Off, none of this runs.
  */
 import type { Logger } from "pino";
-import { redactSecrets, type Endpoint, type EndpointSet } from "./endpoint-set.js";
+import { redactSecrets, type UpstreamUrl, type UrlSet } from "./url-set.js";
 import { redactUrl } from "./url-secrets.js";
 
 const SECRET_HEADERS = new Set(["authorization", "api-key", "x-api-key", "proxy-authorization"]);
@@ -16,11 +16,11 @@ export class DebugLog {
 
   constructor(
     private readonly log: Logger,
-    private readonly endpoints: EndpointSet,
+    private readonly urls: UrlSet,
   ) {}
 
-  start(e: Endpoint, requestId: string, path: string, headers: Record<string, string>, body: string): DebugCall {
-    return new DebugCall(this.log, this.endpoints.secrets(), { upstream: e.label, request_id: requestId, call: ++this.calls }, e.origin + path, headers, body);
+  start(u: UpstreamUrl, requestId: string, path: string, headers: Record<string, string>, body: string): DebugCall {
+    return new DebugCall(this.log, this.urls.secrets(), { upstream: u.label, request_id: requestId, call: ++this.calls }, u.origin + path, headers, body);
   }
 }
 

@@ -1,8 +1,9 @@
 /**
- * A provider's endpoints: smooth weighted round robin over the healthy ones, consecutive-failure
- * cooldown, Retry-After holds, and one bounded keep-alive connection pool per endpoint.
- * Shared by every registration that names the same provider configuration, so the connection bound
- * and the health state are per endpoint, not per model.
+ * A provider's URLs (its providers.yaml `endpoints:`): smooth weighted round robin over the healthy
+ * ones, consecutive-failure cooldown, Retry-After holds, and one bounded keep-alive connection pool
+ * per URL. Shared by every registration that names the same provider configuration, so the
+ * connection bound and the health state are per URL, not per model. ("Endpoint" in code means an
+ * operation a registration serves; the config key keeps its name.)
  */
 import type { Pool } from "undici";
 import type { Provider } from "../types.js";
@@ -10,9 +11,9 @@ import type { UpstreamOptions } from "./options.js";
 import { undici } from "./undici-module.js";
 import { urlSecrets } from "./url-secrets.js";
 
-export interface Endpoint {
+export interface UpstreamUrl {
   readonly index: number;
-  /** `<provider-id>#<index>`: what the x-understudy-endpoint header and logs show (never the URL). */
+  /** `<provider-id>#<index>`: what the x-understudy-endpoint header and logs show (never the URL itself). */
   readonly label: string;
   readonly origin: string;
   /** The URL's path without a trailing slash, e.g. `/v1`; operation paths are appended to it. */
@@ -29,16 +30,16 @@ export interface Endpoint {
 }
 
 export interface Pick {
-  endpoint: Endpoint;
-  /** How long this endpoint asked us to wait (Retry-After) when no endpoint is free. */
+  url: UpstreamUrl;
+  /** How long this URL asked us to wait (Retry-After) when no URL is free. */
   waitMs: number;
-  /** Every endpoint was cooling down or held; this one was taken anyway. */
+  /** Every URL was cooling down or held; this one was taken anyway. */
   forced: boolean;
 }
 
-export class EndpointSet {
-  readonly endpoints: readonly Endpoint[];
-  /** Credentials written into the endpoint URLs themselves (fixed for the set's life). */
+export class UrlSet {
+  readonly urls: readonly UpstreamUrl[];
+  /** Credentials written into the URLs themselves (fixed for the set's life). */
   private readonly urlSecrets: readonly string[];
 
   constructor(
@@ -46,8 +47,8 @@ export class EndpointSet {
     private readonly options: UpstreamOptions,
   ) {
     const t = options.timeouts;
-    this.endpoints = provider.endpoints.map((e, index) => {
-      const url = new URL(e.url);
+    this.urls = provider.endpoints.map((configured, index) => {
+      const url = new URL(configured.url);
       const pool = new (undici().Pool)(url.origin, {
         connections: options.maxConnections,
         connect: { timeout: t.connect_ms },
@@ -60,8 +61,8 @@ export class EndpointSet {
         origin: url.origin,
         basePath: url.pathname.replace(/\/+$/, ""),
         search: url.search,
-        weight: e.weight,
-        apiKeyEnv: e.api_key_env,
+        weight: configured.weight,
+        apiKeyEnv: configured.api_key_env,
         pool,
         failures: 0,
         coolUntil: 0,
@@ -69,39 +70,39 @@ export class EndpointSet {
         current: 0,
       };
     });
-    this.urlSecrets = provider.endpoints.flatMap((e) => urlSecrets(e.url));
+    this.urlSecrets = provider.endpoints.flatMap((c) => urlSecrets(c.url));
   }
 
   /**
-   * The next endpoint for an attempt. Endpoints already `tried` by this request are avoided while
+   * The next URL for an attempt. URLs already `tried` by this request are avoided while
    * another healthy one exists; when none is healthy, the one free soonest is taken (`forced`).
    */
-  pick(now: number, tried?: readonly Endpoint[]): Pick {
-    const all = this.endpoints;
+  pick(now: number, tried?: readonly UpstreamUrl[]): Pick {
+    const all = this.urls;
     if (all.length === 1) return this.single(all[0], now);
-    let best: Endpoint | undefined;
+    let best: UpstreamUrl | undefined;
     let total = 0;
     for (const pass of [true, false]) {
-      for (const e of all) {
-        if (e.coolUntil > now || e.retryAfterUntil > now) continue;
-        if (pass && tried?.includes(e)) continue;
-        e.current += e.weight;
-        total += e.weight;
-        if (!best || e.current > best.current) best = e;
+      for (const u of all) {
+        if (u.coolUntil > now || u.retryAfterUntil > now) continue;
+        if (pass && tried?.includes(u)) continue;
+        u.current += u.weight;
+        total += u.weight;
+        if (!best || u.current > best.current) best = u;
       }
       if (best) {
         best.current -= total;
-        return { endpoint: best, waitMs: 0, forced: false };
+        return { url: best, waitMs: 0, forced: false };
       }
     }
     let soonest = all[0];
-    for (const e of all) if (Math.max(e.coolUntil, e.retryAfterUntil) < Math.max(soonest.coolUntil, soonest.retryAfterUntil)) soonest = e;
-    return { endpoint: soonest, waitMs: Math.max(0, soonest.retryAfterUntil - now), forced: true };
+    for (const u of all) if (Math.max(u.coolUntil, u.retryAfterUntil) < Math.max(soonest.coolUntil, soonest.retryAfterUntil)) soonest = u;
+    return { url: soonest, waitMs: Math.max(0, soonest.retryAfterUntil - now), forced: true };
   }
 
-  private single(e: Endpoint, now: number): Pick {
-    const free = e.coolUntil <= now && e.retryAfterUntil <= now;
-    return { endpoint: e, waitMs: Math.max(0, e.retryAfterUntil - now), forced: !free };
+  private single(u: UpstreamUrl, now: number): Pick {
+    const free = u.coolUntil <= now && u.retryAfterUntil <= now;
+    return { url: u, waitMs: Math.max(0, u.retryAfterUntil - now), forced: !free };
   }
 
   /**
@@ -111,8 +112,8 @@ export class EndpointSet {
    */
   secrets(): string[] {
     const out = [...this.urlSecrets];
-    for (const e of this.endpoints) {
-      const v = e.apiKeyEnv ? process.env[e.apiKeyEnv] : undefined;
+    for (const u of this.urls) {
+      const v = u.apiKeyEnv ? process.env[u.apiKeyEnv] : undefined;
       if (v) out.push(v);
     }
     return out.length > 1 ? out.sort((a, b) => b.length - a.length) : out;
@@ -124,27 +125,27 @@ export class EndpointSet {
   }
 
   /** A success ends any cooldown early (it was a probe taken because nothing else was free). */
-  succeeded(e: Endpoint): void {
-    e.failures = 0;
-    e.coolUntil = 0;
+  succeeded(u: UpstreamUrl): void {
+    u.failures = 0;
+    u.coolUntil = 0;
   }
 
   /** A connection error, timeout, 5xx or auth failure: counts towards the cooldown. */
-  failed(e: Endpoint, now: number): void {
-    e.failures++;
-    if (e.failures >= this.options.retry.failures_before_cooldown) {
-      e.failures = 0;
-      e.coolUntil = now + this.options.retry.cooldown_ms;
+  failed(u: UpstreamUrl, now: number): void {
+    u.failures++;
+    if (u.failures >= this.options.retry.failures_before_cooldown) {
+      u.failures = 0;
+      u.coolUntil = now + this.options.retry.cooldown_ms;
     }
   }
 
-  /** The endpoint said when to come back (429/503 with Retry-After). */
-  holdUntil(e: Endpoint, until: number): void {
-    if (until > e.retryAfterUntil) e.retryAfterUntil = until;
+  /** The URL's server said when to come back (429/503 with Retry-After). */
+  holdUntil(u: UpstreamUrl, until: number): void {
+    if (until > u.retryAfterUntil) u.retryAfterUntil = until;
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled(this.endpoints.map((e) => e.pool.close()));
+    await Promise.allSettled(this.urls.map((u) => u.pool.close()));
   }
 }
 
@@ -155,21 +156,21 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
 }
 
 interface Shared {
-  set: EndpointSet;
+  set: UrlSet;
   refs: number;
 }
 
 const shared = new Map<string, Shared>();
 
 /**
- * The EndpointSet for a provider configuration, shared across registrations and config reloads
+ * The UrlSet for a provider configuration, shared across registrations and config reloads
  * while the configuration is unchanged. Call the returned release once per acquire.
  */
-export function acquireEndpointSet(provider: Provider, options: UpstreamOptions): { set: EndpointSet; release: () => Promise<void> } {
+export function acquireUrlSet(provider: Provider, options: UpstreamOptions): { set: UrlSet; release: () => Promise<void> } {
   const key = JSON.stringify([provider, options]);
   let entry = shared.get(key);
   if (!entry) {
-    entry = { set: new EndpointSet(provider, options), refs: 0 };
+    entry = { set: new UrlSet(provider, options), refs: 0 };
     shared.set(key, entry);
   }
   entry.refs++;

@@ -1,36 +1,37 @@
 /**
- * Calls one provider: picks an endpoint, sends the request, and until the first byte could reach
- * the client retries connection errors, timeouts, 5xx, 401/403 and 429 on the next endpoint with
+ * Calls one provider in its dialect: picks a URL, sends the request, and until the first byte could
+ * reach the client retries connection errors, timeouts, 5xx, 401/403 and 429 on the next URL with
  * backoff (Retry-After honoured). Upstream 4xx go to the client as they are; nothing else is retried.
+ * What the bytes mean is the dialect's (Codec); when and where to retry is decided here, by status.
  */
-import { jsonNestsDeeperThan } from "../../core/json-depth.js";
 import type { Logger } from "pino";
+import type { BackendMethod } from "../../core/operations.js";
 import { ApiError, GatewayTimeoutError, UpstreamError } from "../../core/errors.js";
 import type { CallContext, Provider } from "../types.js";
 import { CallState } from "./call-state.js";
 import { ChunkStream } from "./chunk-stream.js";
 import { DebugLog, type DebugCall } from "./debug-log.js";
-import type { Endpoint, EndpointSet } from "./endpoint-set.js";
+import type { Codec, DecodeContext, Decoded, Json } from "./dialect.js";
+import type { UpstreamUrl, UrlSet } from "./url-set.js";
 import type { RetryPolicy, UpstreamOptions } from "./options.js";
-import { upstreamBody, PROFILES } from "./profiles.js";
 import { sseEvents, SseOverflowError } from "./sse-events.js";
-import { relayUnparsed, type SerializedJson } from "../../core/serialized-json.js";
-import { MAX_UPSTREAM_JSON_DEPTH, tooDeep } from "./response-limits.js";
 import { exchangeText, type UpstreamResponse } from "./text-exchange.js";
 import { exchangeStream, StreamedResponse } from "./stream-exchange.js";
 import * as errors from "./upstream-errors.js";
 
+/** Which configured URL served (`<provider-id>#<index>`); the header name is wire compatibility. */
 export const ENDPOINT_HEADER = "x-understudy-endpoint";
 
-type Json = Record<string, unknown>;
 type Accept<T> = (res: UpstreamResponse, call: CallState, dbg: DebugCall | undefined) => Promise<T>;
 
 export interface UpstreamClientConfig {
-  kind: string;
   provider: Provider;
   options: UpstreamOptions;
+  codec: Codec;
+  /** The path of each backend method, appended to the URL's path. */
+  paths: Readonly<Partial<Record<BackendMethod, string>>>;
   upstreamModel: string;
-  endpoints: EndpointSet;
+  urls: UrlSet;
   log: Logger;
 }
 
@@ -39,47 +40,43 @@ function backoff(retry: RetryPolicy, attempt: number): number {
   return base / 2 + Math.random() * (base / 2);
 }
 
-function withEndpoint(err: ApiError, e: Endpoint): ApiError {
-  return new ApiError(err.status, err.type, err.message, err.param, err.code, { ...err.headers, [ENDPOINT_HEADER]: e.label });
+function withUrlLabel(err: ApiError, u: UpstreamUrl): ApiError {
+  return new ApiError(err.status, err.type, err.message, err.param, err.code, { ...err.headers, [ENDPOINT_HEADER]: u.label });
 }
-
-const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export class UpstreamClient {
   private readonly id: string;
-  private readonly label: string;
   private readonly debug?: DebugLog;
   /** Upstream error messages can quote our key back; they reach clients only through this. */
-  private readonly redact = (text: string) => this.cfg.endpoints.redact(text);
+  private readonly redact = (text: string) => this.cfg.urls.redact(text);
 
   constructor(private readonly cfg: UpstreamClientConfig) {
     this.id = cfg.provider.id;
-    this.label = `${cfg.kind} (provider '${this.id}', profile '${cfg.options.profile}')`;
-    if (cfg.provider.debug_connections) this.debug = new DebugLog(cfg.log, cfg.endpoints);
+    if (cfg.provider.debug_connections) this.debug = new DebugLog(cfg.log, cfg.urls);
   }
 
-  private body(request: Readonly<Json>): string {
-    return JSON.stringify(upstreamBody(request, this.cfg.upstreamModel, PROFILES[this.cfg.options.profile], this.label));
+  private decodeContext(ctx: CallContext): DecodeContext {
+    return { providerId: this.id, requestedModel: ctx.requestedModel, redact: this.redact };
   }
 
-  /** A non-streaming call: the upstream's JSON with `model` set to the client's name. */
-  async json(op: string, request: Readonly<Json>, ctx: CallContext): Promise<Json | SerializedJson> {
-    const body = this.body(request);
+  /** A non-streaming call: the upstream's answer in the internal shape, `model` set to the client's name. */
+  async json(method: BackendMethod, request: Readonly<Json>, ctx: CallContext): Promise<Decoded> {
+    const body = this.cfg.codec.encode(method, request, this.cfg.upstreamModel);
     const call = new CallState(ctx, this.id, this.cfg.options.timeouts.total_ms);
     try {
-      return await this.withFailover(call, op, body, false, (res, _call, dbg) => this.readJson(res, ctx, dbg));
+      return await this.withFailover(call, method, body, false, (res, _call, dbg) => this.readJson(method, res, ctx, dbg));
     } finally {
       call.dispose();
     }
   }
 
   /** Chat and completions: JSON, or (stream: true) chunks whose first one has already arrived. */
-  async generate(op: string, request: Readonly<Json>, ctx: CallContext): Promise<Json | SerializedJson | AsyncIterable<unknown>> {
-    if (request.stream !== true) return this.json(op, request, ctx);
-    const body = this.body(request);
+  async generate(method: BackendMethod, request: Readonly<Json>, ctx: CallContext): Promise<Decoded | AsyncIterable<unknown>> {
+    if (request.stream !== true) return this.json(method, request, ctx);
+    const body = this.cfg.codec.encode(method, request, this.cfg.upstreamModel);
     const call = new CallState(ctx, this.id, this.cfg.options.timeouts.total_ms);
     try {
-      const stream = await this.withFailover(call, op, body, true, (res, c, dbg) => this.openStream(res, c, dbg));
+      const stream = await this.withFailover(call, method, body, true, (res, c, dbg) => this.openStream(method, res, c, dbg));
       return stream.relay();
     } catch (err) {
       call.dispose();
@@ -87,16 +84,16 @@ export class UpstreamClient {
     }
   }
 
-  private async withFailover<T>(call: CallState, op: string, body: string, stream: boolean, accept: Accept<T>): Promise<T> {
-    const { endpoints } = this.cfg;
+  private async withFailover<T>(call: CallState, method: BackendMethod, body: string, stream: boolean, accept: Accept<T>): Promise<T> {
+    const { urls } = this.cfg;
     const retry = this.cfg.options.retry;
-    let tried: Endpoint[] | undefined;
-    let last: { error: ApiError; endpoint: Endpoint } | undefined;
+    let tried: UpstreamUrl[] | undefined;
+    let last: { error: ApiError; url: UpstreamUrl } | undefined;
     let heldMs = 0;
     for (let attempt = 0; attempt < retry.attempts; attempt++) {
       const now = Date.now();
-      const pick = endpoints.pick(now, tried);
-      const e = pick.endpoint;
+      const pick = urls.pick(now, tried);
+      const u = pick.url;
       heldMs = pick.waitMs;
       if (pick.waitMs > retry.max_retry_after_ms) break;
       const delay = Math.max(pick.waitMs, attempt === 0 ? 0 : backoff(retry, attempt));
@@ -105,44 +102,44 @@ export class UpstreamClient {
         await call.sleep(delay);
       }
       try {
-        const result = await this.attempt(call, e, op, body, stream, accept);
-        endpoints.succeeded(e);
-        call.ctx.setHeader(ENDPOINT_HEADER, e.label);
+        const result = await this.attempt(call, u, method, body, stream, accept);
+        urls.succeeded(u);
+        call.ctx.setHeader(ENDPOINT_HEADER, u.label);
         return result;
       } catch (err) {
         const interrupted = call.interrupted();
         if (interrupted) throw interrupted;
-        if (!(err instanceof errors.RetryableFailure)) throw err instanceof ApiError ? withEndpoint(err, e) : err;
-        last = { error: err.error, endpoint: e };
-        if (err.endpointFault) endpoints.failed(e, Date.now());
-        if (err.retryAfterMs !== undefined) endpoints.holdUntil(e, Date.now() + err.retryAfterMs);
-        // Every endpoint was cooling down: this request had its one try.
-        if (pick.forced && e.coolUntil > Date.now()) break;
-        (tried ??= []).push(e);
+        if (!(err instanceof errors.RetryableFailure)) throw err instanceof ApiError ? withUrlLabel(err, u) : err;
+        last = { error: err.error, url: u };
+        if (err.urlFault) urls.failed(u, Date.now());
+        if (err.retryAfterMs !== undefined) urls.holdUntil(u, Date.now() + err.retryAfterMs);
+        // Every URL was cooling down: this request had its one try.
+        if (pick.forced && u.coolUntil > Date.now()) break;
+        (tried ??= []).push(u);
       }
     }
-    if (last) throw withEndpoint(last.error, last.endpoint);
-    // No attempt was made: every endpoint is held by a Retry-After longer than we may wait.
+    if (last) throw withUrlLabel(last.error, last.url);
+    // No attempt was made: every URL is held by a Retry-After longer than we may wait.
     throw errors.rateLimitError(this.id, { message: "every endpoint asked to wait" }, heldMs);
   }
 
-  private headers(e: Endpoint, stream: boolean): Record<string, string> {
+  private headers(u: UpstreamUrl, stream: boolean): Record<string, string> {
     const headers: Record<string, string> = { "content-type": "application/json", accept: stream ? "text/event-stream" : "application/json" };
-    const key = e.apiKeyEnv ? process.env[e.apiKeyEnv] : undefined;
-    if (key) headers.authorization = `Bearer ${key}`;
+    // Read per request, never cached: a rotated key is picked up without a reload.
+    this.cfg.codec.addHeaders(headers, u.apiKeyEnv ? process.env[u.apiKeyEnv] : undefined);
     return headers;
   }
 
-  private async attempt<T>(call: CallState, e: Endpoint, op: string, body: string, stream: boolean, accept: Accept<T>): Promise<T> {
-    const path = e.basePath + op + e.search;
-    const headers = this.headers(e, stream);
-    const dbg = this.debug?.start(e, call.ctx.requestId, path, headers, body);
+  private async attempt<T>(call: CallState, u: UpstreamUrl, method: BackendMethod, body: string, stream: boolean, accept: Accept<T>): Promise<T> {
+    const path = u.basePath + this.cfg.paths[method] + u.search;
+    const headers = this.headers(u, stream);
+    const dbg = this.debug?.start(u, call.ctx.requestId, path, headers, body);
     try {
       const options = { path, method: "POST" as const, headers, body };
       const max = this.cfg.options.maxResponseBytes;
-      const res = stream ? await exchangeStream(e.pool, options, call.signal, max, this.id) : await exchangeText(e.pool, options, call.signal, max, this.id);
+      const res = stream ? await exchangeStream(u.pool, options, call.signal, max, this.id) : await exchangeText(u.pool, options, call.signal, max, this.id);
       dbg?.response(res.statusCode, res.headers);
-      if (res.statusCode < 200 || res.statusCode >= 300) return await this.statusFailure(res, e, dbg);
+      if (res.statusCode < 200 || res.statusCode >= 300) return await this.statusFailure(res, u, call.ctx, dbg);
       return await accept(res, call, dbg);
     } catch (err) {
       const mapped = this.failureOf(err, call);
@@ -161,13 +158,13 @@ export class UpstreamClient {
     return err instanceof Error ? err : new Error(String(err));
   }
 
-  private async statusFailure(res: UpstreamResponse, e: Endpoint, dbg: DebugCall | undefined): Promise<never> {
+  private async statusFailure(res: UpstreamResponse, u: UpstreamUrl, ctx: CallContext, dbg: DebugCall | undefined): Promise<never> {
     const text = await res.text();
     dbg?.body(text);
     const status = res.statusCode;
-    const info = errors.parseErrorBody(text, status, this.redact);
+    const info = this.cfg.codec.decodeError(text, status, this.decodeContext(ctx));
     if (status === 401 || status === 403) {
-      if (e.apiKeyEnv && !process.env[e.apiKeyEnv]) info.message += "; the API key variable configured for this endpoint is not set";
+      if (u.apiKeyEnv && !process.env[u.apiKeyEnv]) info.message += "; the API key variable configured for this endpoint is not set";
       throw new errors.RetryableFailure(errors.authError(this.id, status, info), true);
     }
     if (status === 429) {
@@ -183,48 +180,29 @@ export class UpstreamClient {
     throw new UpstreamError(502, `${this.id}: unexpected HTTP ${status} from the upstream`);
   }
 
-  private async readJson(res: UpstreamResponse, ctx: CallContext, dbg: DebugCall | undefined): Promise<Json | SerializedJson> {
+  private async readJson(method: BackendMethod, res: UpstreamResponse, ctx: CallContext, dbg: DebugCall | undefined): Promise<Decoded> {
     const text = await res.text();
     if (dbg) {
       dbg.body(text);
       dbg.end("complete");
     }
-    const relayed = relayUnparsed(text, ctx.requestedModel, MAX_UPSTREAM_JSON_DEPTH);
-    if (relayed) return relayed;
-    const out = this.parseObject(text);
-    if (errors.isErrorPayload(out)) throw errors.streamPayloadError(this.id, errors.errorInfoFromPayload(out, this.redact));
-    out.model = ctx.requestedModel;
-    return out;
+    return this.cfg.codec.decodeResponse(method, text, this.decodeContext(ctx));
   }
 
-  private parseObject(text: string): Json {
-    // Checked on the text: the parsed object is serialized again (JSON.stringify recurses).
-    if (jsonNestsDeeperThan(text, MAX_UPSTREAM_JSON_DEPTH)) throw tooDeep(this.id);
-    let out: unknown;
-    try {
-      out = JSON.parse(text);
-    } catch {
-      out = undefined;
-    }
-    if (!isObject(out)) throw new UpstreamError(502, `${this.id}: the upstream's response is not a JSON object`, "upstream_protocol_error");
-    return out;
-  }
-
-  private async openStream(res: UpstreamResponse, call: CallState, dbg: DebugCall | undefined): Promise<ChunkStream> {
+  private async openStream(method: BackendMethod, res: UpstreamResponse, call: CallState, dbg: DebugCall | undefined): Promise<ChunkStream> {
+    const decode = this.decodeContext(call.ctx);
     if (String(res.headers["content-type"] ?? "").includes("application/json")) {
       const text = await res.text();
       dbg?.body(text);
-      const out = this.parseObject(text);
-      if (errors.isErrorPayload(out)) throw errors.streamPayloadError(this.id, errors.errorInfoFromPayload(out, this.redact));
+      // An error payload (or a broken body) throws as such; an answer is still not a stream.
+      this.cfg.codec.decodeResponse(method, text, decode);
       throw new UpstreamError(502, `${this.id}: the upstream answered a streaming request without an event stream`, "upstream_protocol_error");
     }
     // The body is read only as fast as the client's SSE writer pulls chunks (see stream-exchange.ts).
     if (!(res instanceof StreamedResponse)) throw new Error("openStream needs a streamed response");
     const events = sseEvents(res.body, this.cfg.options.maxResponseBytes, dbg ? (text) => dbg.chunk(text) : undefined)[Symbol.asyncIterator]();
-    const stream = new ChunkStream(events, {
+    const stream = new ChunkStream(events, this.cfg.codec.streamDecoder(method, decode), {
       providerId: this.id,
-      requestedModel: call.ctx.requestedModel,
-      redact: this.redact,
       failure: (err) => {
         const mapped = this.failureOf(err, call);
         return mapped instanceof errors.RetryableFailure ? mapped.error : mapped;

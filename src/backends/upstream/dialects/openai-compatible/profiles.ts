@@ -4,7 +4,7 @@
  * naming it: sending it anyway would be silently ignored by most servers, and dropping it would
  * silently change the sampling the client asked for. The same goes for an unknown top-level field.
  */
-import { UnsupportedFieldError } from "../../core/errors.js";
+import { UnsupportedFieldError } from "../../../../core/errors.js";
 
 export const EXTENSIONS_KEY = "x-localai-extensions";
 

@@ -6,12 +6,12 @@ import { jsonNestsDeeperThan } from "../../core/json-depth.js";
 import { ApiError, GatewayTimeoutError, UpstreamError } from "../../core/errors.js";
 import { MAX_UPSTREAM_JSON_DEPTH } from "./response-limits.js";
 
-/** A failure another attempt (on another endpoint) may fix. Internal to the retry loop. */
+/** A failure another attempt (on another URL) may fix. Internal to the retry loop. */
 export class RetryableFailure extends Error {
   constructor(
     readonly error: ApiError,
-    /** Counts towards the endpoint's cooldown (429 does not: it says when to return instead). */
-    readonly endpointFault: boolean,
+    /** Counts towards the URL's cooldown (429 does not: it says when to return instead). */
+    readonly urlFault: boolean,
     readonly retryAfterMs?: number,
   ) {
     super(error.message);
@@ -30,71 +30,42 @@ export interface UpstreamErrorInfo {
 type Json = Record<string, unknown>;
 /** Removes configured key values from text an upstream wrote (it may quote our key back). */
 export type Redact = (text: string) => string;
-const str = (v: unknown) => (typeof v === "string" && v.length > 0 ? v : undefined);
 /** Longest upstream message relayed: an upstream cannot make our error response megabytes long. */
 const MAX_MESSAGE = 1_000;
 /** Longest relayed `type`, `param` or `code`: identifiers (a field path at most), not prose. */
 const MAX_TOKEN = 128;
 
-function fromObject(o: Json): UpstreamErrorInfo | undefined {
-  const e = o.error;
-  // OpenAI, Ollama, llama-server, recent vLLM: {"error": {message, type, param, code}}
-  if (typeof e === "object" && e !== null) {
-    const inner = e as Json;
-    const numeric = typeof inner.code === "number" ? inner.code : typeof inner.status === "number" ? inner.status : undefined;
-    return { message: str(inner.message) ?? JSON.stringify(inner), type: str(inner.type), param: str(inner.param), code: str(inner.code), status: numeric };
-  }
-  // TGI: {"error": "...", "error_type": "validation"}
-  if (typeof e === "string") return { message: e, type: str(o.error_type) };
-  // Old vLLM: {"object": "error", message, type, param, code}; FastAPI: {"detail": ...}
-  if (o.object === "error" || str(o.message)) {
-    return {
-      message: str(o.message) ?? "error",
-      type: str(o.type),
-      param: str(o.param),
-      code: str(o.code),
-      status: typeof o.code === "number" ? o.code : undefined,
-    };
-  }
-  if (o.detail !== undefined) return { message: typeof o.detail === "string" ? o.detail : JSON.stringify(o.detail) };
-  return undefined;
-}
-
 /**
  * Every field that may reach the client, with configured keys removed and cut to size. Redacted
  * before cutting: a cut first could leave the start of a key behind.
  */
-function cleaned(info: UpstreamErrorInfo, redact: Redact): UpstreamErrorInfo {
+export function cleanErrorInfo(info: UpstreamErrorInfo, redact: Redact): UpstreamErrorInfo {
   const token = (v: string | undefined) => (v === undefined ? undefined : redact(v).slice(0, MAX_TOKEN));
   return { message: redact(info.message).slice(0, MAX_MESSAGE), type: token(info.type), param: token(info.param), code: token(info.code), status: info.status };
 }
 
-/** Reads an error out of a response body in any of the dialects upstreams use. */
-export function parseErrorBody(text: string, status: number, redact: Redact): UpstreamErrorInfo {
+/** Reads the fields of an error payload in a dialect's shape; undefined when `o` is not one. */
+export type ErrorFields = (o: Json) => UpstreamErrorInfo | undefined;
+
+/**
+ * An error body read with the dialect's `fields`, cleaned; a body that is not such JSON is its own
+ * message. Shared so that every dialect gets the same depth check, redaction and size cuts.
+ */
+export function decodeErrorText(text: string, status: number, redact: Redact, fields: ErrorFields): UpstreamErrorInfo {
   const trimmed = text.trim();
   // Too deep to re-serialize safely (a message-less error is stringified): quoted as text instead.
   if (!jsonNestsDeeperThan(trimmed, MAX_UPSTREAM_JSON_DEPTH)) {
     try {
       const parsed = JSON.parse(trimmed) as unknown;
       if (typeof parsed === "object" && parsed !== null) {
-        const info = fromObject(parsed as Json);
-        if (info) return cleaned(info, redact);
+        const info = fields(parsed as Json);
+        if (info) return cleanErrorInfo(info, redact);
       }
     } catch {
       // Not JSON: the text itself is the message.
     }
   }
   return { message: trimmed ? redact(trimmed).slice(0, MAX_MESSAGE) : `HTTP ${status}` };
-}
-
-/** True when a parsed stream event is an error payload rather than a chunk. */
-export function isErrorPayload(o: Json): boolean {
-  return (o.error !== undefined && o.error !== null) || o.object === "error";
-}
-
-/** `o` was checked for depth before it was parsed. */
-export function errorInfoFromPayload(o: Json, redact: Redact): UpstreamErrorInfo {
-  return cleaned(fromObject(o) ?? { message: "unknown upstream error" }, redact);
 }
 
 /** An upstream 4xx (not 401/403/408/429): the client's request is at fault, so status and message go through. */

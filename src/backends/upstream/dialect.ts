@@ -1,0 +1,88 @@
+/**
+ * What one kind of upstream server speaks: its paths, auth and protocol headers, how a request is
+ * encoded and how its answers, streams and errors are decoded, and its config keys and checks.
+ * Everything else of talking to an upstream (URL sets, failover, cooldown, timeouts, undici, the SSE
+ * reader, limits, debug logs, status -> retry mapping) is shared, in this folder, and never asks
+ * which dialect it serves: a new upstream protocol is one folder under dialects/ plus one line in
+ * backends/registry.ts.
+ */
+import type { EventSourceMessage } from "eventsource-parser";
+import type { BackendMethod } from "../../core/operations.js";
+import type { SerializedJson } from "../../core/serialized-json.js";
+import type { CreateContext, JsonSchema, Provider } from "../types.js";
+import type { Redact, UpstreamErrorInfo } from "./upstream-errors.js";
+
+export type Json = Record<string, unknown>;
+
+/**
+ * An upstream answer (or one stream chunk) in the internal shape (OpenAI's, src/core/openai-shapes.ts):
+ * JSON text written as it is (a relay that need not parse), or an object the writers serialize.
+ */
+export type Decoded = SerializedJson | Json;
+
+/** What decoding needs to know of the call. */
+export interface DecodeContext {
+  providerId: string;
+  /** The model name the client asked for: decoded answers carry it in `model`. */
+  requestedModel: string;
+  /** Removes configured keys from upstream text (an upstream may quote our key back). */
+  redact: Redact;
+}
+
+/**
+ * Turns one streamed response's SSE events into chunks. Fed one network read's events at a time
+ * (with their `event` names), so the layers above await once per read, not once per event.
+ */
+export interface StreamDecoder {
+  /**
+   * Pushes the chunks of `events` onto `out`, in order, and returns how many events it read: all of
+   * them unless one ended the stream (that one counted). Throws an ApiError for an error event or a
+   * broken one; the chunks pushed before it still reach the client, then the error does.
+   */
+  decode(events: readonly EventSourceMessage[], out: Decoded[]): number;
+  /** An event said the stream is over (OpenAI's `[DONE]`); what follows is not relayed. */
+  readonly ended: boolean;
+  /** The response was complete (a finish reason was seen), so a stream ending without `ended` is not truncated. */
+  readonly complete: boolean;
+}
+
+/** A dialect's view of one provider, its settings resolved once per backend instance. */
+export interface Codec {
+  /** Names the backend, the provider and its settings in the client's 400s. */
+  readonly label: string;
+  /** Top-level request fields the spec does not declare go upstream unchanged (else a 400). */
+  readonly passesExtraFields: boolean;
+  /**
+   * Adds the auth and protocol headers to `headers` (which holds content-type and accept). `key` is
+   * the value of the URL's api_key_env, when configured and set.
+   */
+  addHeaders(headers: Record<string, string>, key: string | undefined): void;
+  /** The body sent upstream, with the upstream's model name; an ApiError (a 400) for what it cannot carry. */
+  encode(method: BackendMethod, request: Readonly<Json>, upstreamModel: string): string;
+  /** A 2xx JSON body as the internal answer; an ApiError for an error payload or a body that is not one. */
+  decodeResponse(method: BackendMethod, text: string, ctx: DecodeContext): Decoded;
+  /** A non-2xx body's error (cleaned: redacted and cut to size, see upstream-errors.ts). */
+  decodeError(text: string, status: number, ctx: DecodeContext): UpstreamErrorInfo;
+  /** A fresh decoder for one streamed response. */
+  streamDecoder(method: BackendMethod, ctx: DecodeContext): StreamDecoder;
+}
+
+export interface Dialect {
+  /** The backend kind, which is also the providers.yaml `type`. */
+  readonly kind: string;
+  /** The backend methods served, each by the path appended to the URL's path (e.g. `/chat/completions`). */
+  readonly paths: Readonly<Partial<Record<BackendMethod, string>>>;
+  /** providers.yaml keys this dialect adds to the shared ones (JSON Schemas by key). */
+  readonly providerProperties?: Readonly<Record<string, JsonSchema>>;
+  /** upstream_model when a registration leaves it out (a server that ignores it); absent, it is required. */
+  readonly defaultUpstreamModel?: string;
+  /** Checks of the provider a registration names, beyond the schema (reported against `provider`). */
+  checkProvider?(provider: Provider, problem: (message: string) => void): void;
+  /** A problem with one configured URL (e.g. a path the dialect cannot use), or undefined. */
+  checkUrl?(url: URL): string | undefined;
+  /**
+   * The provider's codec, made once per backend instance. `create` is the registration's (its
+   * local_settings; registration-level defaults a dialect may need, e.g. a required max_tokens).
+   */
+  codec(provider: Provider, create: CreateContext): Codec;
+}
