@@ -7,6 +7,7 @@ import type { components } from "../generated/openai.js";
 import type { SerializedJson } from "../core/serialized-json.js";
 import type { ClientDisconnect } from "../core/client-disconnect.js";
 import type { EndpointId } from "../core/operations.js";
+import type { SseFrame } from "../core/sse-frame.js";
 
 export type ChatRequest = components["schemas"]["CreateChatCompletionRequest"];
 export type ChatResponse = components["schemas"]["CreateChatCompletionResponse"];
@@ -15,6 +16,11 @@ export type CompletionRequest = components["schemas"]["CreateCompletionRequest"]
 export type CompletionResponse = components["schemas"]["CreateCompletionResponse"];
 export type EmbeddingRequest = components["schemas"]["CreateEmbeddingRequest"];
 export type EmbeddingResponse = components["schemas"]["CreateEmbeddingResponse"];
+/** Anthropic's Messages API (patches/002-anthropic-messages.yaml): only backends that speak it natively take these. */
+export type AnthropicMessageRequest = components["schemas"]["AnthropicCreateMessageRequest"];
+export type AnthropicMessage = components["schemas"]["AnthropicMessage"];
+export type AnthropicCountTokensRequest = components["schemas"]["AnthropicCountMessageTokensRequest"];
+export type AnthropicTokensCount = components["schemas"]["AnthropicMessageTokensCount"];
 
 /** A JSON Schema (draft 2020-12) object. */
 export type JsonSchema = Record<string, unknown>;
@@ -48,6 +54,18 @@ export interface BackendInstance {
   chat?(req: Readonly<ChatRequest>, ctx: CallContext): Promise<ChatResponse | SerializedJson | Streamed<ChatChunk>>;
   completion?(req: Readonly<CompletionRequest>, ctx: CallContext): Promise<CompletionResponse | SerializedJson | Streamed<unknown>>;
   embeddings?(req: Readonly<EmbeddingRequest>, ctx: CallContext): Promise<EmbeddingResponse | SerializedJson>;
+  /**
+   * Anthropic's Messages API spoken natively (an `anthropic` upstream): the request goes as the
+   * client sent it (merged), with no round trip through chat, so nothing is lost (cache_control,
+   * thinking, unknown block types). The result is the Message JSON with `model` set to the client's
+   * name, or (stream: true) the upstream's named events as SSE frames. Backends without it serve
+   * `/v1/messages` through `chat`, translated by the anthropic surface.
+   */
+  messages?(req: Readonly<AnthropicMessageRequest>, ctx: CallContext): Promise<AnthropicMessage | SerializedJson | Streamed<SseFrame>>;
+  /** Anthropic's count_tokens spoken natively (an `anthropic` upstream). */
+  countMessageTokens?(req: Readonly<AnthropicCountTokensRequest>, ctx: CallContext): Promise<AnthropicTokensCount | SerializedJson>;
+  /** The prompt tokens of a chat request with the model's tokenizer and chat template (backends that have them: llama-cpp). */
+  countTokens?(req: Readonly<ChatRequest>, ctx: CallContext): Promise<number>;
   /**
    * Whether top-level request fields the extended spec does not declare go on to the backend
    * unchanged (an upstream that takes vLLM's extra sampling fields). Absent or false: such a field
