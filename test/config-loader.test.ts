@@ -31,7 +31,8 @@ describe("registration files", () => {
     expect(loaded.registrations.map((r) => r.model).sort()).toEqual(["a", "b", "c"]);
     const b = loaded.registrations.find((r) => r.model === "b")!;
     expect(b.settings.model).toBe(fs.realpathSync(path.join(dir, "models/b.gguf")));
-    expect(b.endpoints).toEqual(["createChatCompletion", "createCompletion", "createEmbedding"]);
+    // Anthropic's Messages API rides on chat, so a registration that lists no endpoints serves it too.
+    expect(b.endpoints).toEqual(["createChatCompletion", "createCompletion", "createEmbedding", "createAnthropicMessage", "countAnthropicMessageTokens"]);
     expect(Object.isFrozen(b) && Object.isFrozen(b.settings)).toBe(true);
   });
 

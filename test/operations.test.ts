@@ -25,7 +25,7 @@ describe("the operations table", () => {
   });
 
   it("lists as endpoints the operations a backend serves, each with a capability", () => {
-    expect(ENDPOINTS).toEqual(["createChatCompletion", "createCompletion", "createEmbedding"]);
+    expect(ENDPOINTS).toEqual(["createChatCompletion", "createCompletion", "createEmbedding", "createAnthropicMessage", "countAnthropicMessageTokens"]);
     for (const op of OPERATIONS) expect("capability" in op).toBe("backendMethod" in op);
   });
 });

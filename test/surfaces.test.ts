@@ -37,11 +37,12 @@ describe("SSE frames", () => {
 
 describe("the surface registry", () => {
   it("gives every operation at most one surface, and unclaimed ones OpenAI's", () => {
-    expect(SURFACES.map((s) => s.name)).toEqual(["openai"]);
+    expect(SURFACES.map((s) => s.name)).toEqual(["openai", "anthropic"]);
     expect(surfaceFor("createChatCompletion").name).toBe("openai");
     expect(surfaceFor("beta_createResponse").name).toBe("openai");
     expect(surfaceFor(undefined).name).toBe("openai");
-    expect(Object.keys(handlers).sort()).toEqual(Object.keys(SURFACES[0].handlers).sort());
+    expect(surfaceFor("createAnthropicMessage").name).toBe("anthropic");
+    expect(Object.keys(handlers).sort()).toEqual(SURFACES.flatMap((s) => Object.keys(s.handlers)).sort());
   });
 
   it("refuses an operation claimed by two surfaces", () => {

@@ -32,11 +32,12 @@ describe("upstream registrations in the config directory", () => {
       upstream_model: "Qwen/Qwen2.5-7B-Instruct",
       owned_by: "gpu",
       model_ref: "gpu::v1::qwen",
-      endpoints: ["createChatCompletion", "createCompletion", "createEmbedding"],
+      // Every endpoint the backend's methods serve: Anthropic's Messages API too, through chat.
+      endpoints: ["createChatCompletion", "createCompletion", "createEmbedding", "createAnthropicMessage", "countAnthropicMessageTokens"],
     });
     expect(qwen.provider).toMatchObject({ id: "gpu", profile: "vllm", endpoints: [{ url: "http://gpu-1:8000/v1", weight: 2 }] });
     const zephyr = loaded.registrations.find((r) => r.model === "zephyr")!;
-    expect(zephyr).toMatchObject({ upstream_model: "tgi", endpoints: ["createChatCompletion"] });
+    expect(zephyr).toMatchObject({ upstream_model: "tgi", endpoints: ["createChatCompletion", "createAnthropicMessage", "countAnthropicMessageTokens"] });
   });
 
   it("names an unknown provider and lists the known ones of that type", () => {

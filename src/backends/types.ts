@@ -45,6 +45,12 @@ export interface CallContext {
   log: Logger;
   /** Response headers a backend wants sent (e.g. which upstream endpoint served). */
   setHeader(name: string, value: string): void;
+  /**
+   * Request headers of the client's protocol that an upstream speaking the same protocol natively
+   * gets too (Anthropic's `anthropic-beta`), set by the surface for its native calls only. They
+   * never replace the headers the upstream's dialect sets (auth, version, content type).
+   */
+  passOnHeaders?: Readonly<Record<string, string>>;
 }
 
 export type Streamed<T> = AsyncIterable<T>;
@@ -103,6 +109,8 @@ export interface BackendModule {
   defaultEndpoints: readonly EndpointId[];
   /** Upstream backends name a provider from providers.yaml. */
   usesProvider: boolean;
+  /** The URL its providers use when they list no `endpoints` (absent: `endpoints` is required). */
+  defaultProviderEndpoint?: { readonly url: string; readonly api_key_env?: string };
   /** Keys this backend adds to its providers' entries in providers.yaml (JSON Schemas by key). */
   providerProperties?: Readonly<Record<string, JsonSchema>>;
   /** Checks that need more than the schema (files exist, provider known, ...), and path resolution. */

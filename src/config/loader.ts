@@ -7,7 +7,15 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { ajv } from "./config-ajv.js";
-import { backendModule, backendKinds, checkProvider, providerProperties, upstreamKinds } from "../backends/registry.js";
+import {
+  backendModule,
+  backendKinds,
+  checkProvider,
+  defaultProviderEndpoint,
+  kindsWithDefaultEndpoint,
+  providerProperties,
+  upstreamKinds,
+} from "../backends/registry.js";
 import type { Provider } from "../backends/types.js";
 import { directoryProblem, readConfigFiles, type ParsedFile } from "./config-files.js";
 import { describeLimit } from "../core/env-limit.js";
@@ -30,7 +38,7 @@ const SPECIAL = new Set(["providers.yaml", "providers.yml", "defaults.yaml", "de
 
 function readProviders(file: ParsedFile | undefined): Provider[] {
   if (!file || file.doc === undefined || file.doc === null) return [];
-  const validate = ajv.compile(providersFileSchema(upstreamKinds(), providerProperties()));
+  const validate = ajv.compile(providersFileSchema(upstreamKinds(), providerProperties(), kindsWithDefaultEndpoint()));
   if (!validate(file.doc)) {
     file.sink.addAjv(validate.errors ?? []);
     return [];
@@ -40,7 +48,8 @@ function readProviders(file: ParsedFile | undefined): Provider[] {
     display_name: p.display_name ?? p.id,
     api_version: p.api_version ?? "v1",
     debug_connections: p.debug_connections === true,
-    endpoints: p.endpoints.map((e: Record<string, unknown>) => ({ ...e, weight: e.weight ?? 1 })),
+    // The schema lets a provider leave out endpoints only when its type has a default one.
+    endpoints: (p.endpoints ?? [defaultProviderEndpoint(p.type)]).map((e: Record<string, unknown>) => ({ ...e, weight: e.weight ?? 1 })),
   })) as Provider[];
   const seen = new Set<string>();
   providers.forEach((p, i) => {

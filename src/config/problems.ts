@@ -109,6 +109,8 @@ export class ProblemSink {
 
   addAjv(errors: readonly ErrorObject[], base: (string | number)[] = []): void {
     for (const e of errors) {
+      // An if/then fails with the `then` schema's own error too (e.g. a missing key): that one says what is wrong.
+      if (e.keyword === "if") continue;
       if (this.state.problems.length >= MAX_PROBLEMS_PER_FILE) {
         this.state.omitted++;
         continue;

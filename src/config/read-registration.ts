@@ -131,7 +131,8 @@ export function readRegistration(entry: Record<string, any>, ctx: ReadContext): 
     display_name: r.display_name ?? r.model,
     context_window: r.context_window,
     max_output_tokens: r.max_output_tokens,
-    capabilities: r.capabilities ?? endpoints.map((e) => endpoint(e).capability),
+    // Several endpoints imply the same capability (chat and Anthropic's messages: chat).
+    capabilities: r.capabilities ?? [...new Set(endpoints.map((e) => endpoint(e).capability))],
     status: r.status ?? "stable",
     allow_debug: r.allow_debug === true,
     backend: String(kind),

@@ -40,13 +40,24 @@ export function registrationFileSchema(backendKinds: string[]): JsonSchema {
   };
 }
 
-export function providersFileSchema(upstreamKinds: string[], backendProperties: Record<string, JsonSchema> = {}): JsonSchema {
+/**
+ * `defaultEndpointKinds`: provider types whose backend has a default URL (a public API), so their
+ * entries may leave out `endpoints`; every other type must list them.
+ */
+export function providersFileSchema(
+  upstreamKinds: string[],
+  backendProperties: Record<string, JsonSchema> = {},
+  defaultEndpointKinds: string[] = [],
+): JsonSchema {
+  const endpointsRequired =
+    defaultEndpointKinds.length === 0 ? {} : { if: { properties: { type: { not: { enum: defaultEndpointKinds } } } }, then: { required: ["endpoints"] } };
   return {
     type: "array",
     items: {
       type: "object",
       additionalProperties: false,
-      required: ["id", "type", "endpoints"],
+      required: defaultEndpointKinds.length === 0 ? ["id", "type", "endpoints"] : ["id", "type"],
+      ...endpointsRequired,
       properties: {
         id: { type: "string", pattern: "^[a-zA-Z0-9_.-]+$" },
         display_name: { type: "string" },

@@ -25,6 +25,10 @@ export const OPERATIONS = [
   { id: "createChatCompletion", method: "post", path: "/v1/chat/completions", capability: "chat", backendMethod: "chat" },
   { id: "createCompletion", method: "post", path: "/v1/completions", capability: "completion", backendMethod: "completion" },
   { id: "createEmbedding", method: "post", path: "/v1/embeddings", capability: "embeddings", backendMethod: "embeddings" },
+  // Anthropic's Messages API rides on chat (translated by the anthropic surface, or spoken natively
+  // by a backend that has `messages`), so it is served wherever chat is.
+  { id: "createAnthropicMessage", method: "post", path: "/v1/messages", capability: "chat", backendMethod: "chat" },
+  { id: "countAnthropicMessageTokens", method: "post", path: "/v1/messages/count_tokens", capability: "chat", backendMethod: "chat" },
   { id: "listModels", method: "get", path: "/v1/models" },
   { id: "retrieveModel", method: "get", path: "/v1/models/{model}" },
 ] as const satisfies readonly OperationInfo[];
@@ -42,4 +46,9 @@ const byId = new Map<string, Endpoint>(OPERATIONS.filter((o): o is Endpoint => "
 
 export function endpoint(id: EndpointId): Endpoint {
   return byId.get(id)!;
+}
+
+/** The endpoints a backend with these methods serves: its default when a registration lists none. */
+export function endpointsServedBy(methods: readonly BackendMethod[]): EndpointId[] {
+  return ENDPOINTS.filter((id) => methods.includes(endpoint(id).backendMethod));
 }

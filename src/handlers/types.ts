@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import type { Logger } from "pino";
 import type { Services } from "../services.js";
 import type { ClientDisconnect } from "../core/client-disconnect.js";
@@ -13,6 +14,8 @@ export interface HandlerCall {
   body: any;
   params: Record<string, string>;
   query: Record<string, unknown>;
+  /** The client's request headers (node's lower-cased form), for a surface's protocol headers. */
+  headers: Readonly<IncomingHttpHeaders>;
   /** Aborts the call's work when the client disconnects. */
   client: ClientDisconnect;
   requestId: string;

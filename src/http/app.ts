@@ -14,7 +14,8 @@ import { createRequestValidator, type RequestValidator } from "./validation.js";
 import { mountSpecRoutes } from "./spec-routes.js";
 import { BodyBudget, declaresTooLarge, readJsonBody, type BodyReading } from "./request-body.js";
 import { resolveHttpLimits, type HttpLimits } from "./limits.js";
-import { createFastPath, fastPathRoutes, newRequestId } from "./fast-path.js";
+import { createFastPath, fastPathRoutes } from "./fast-path.js";
+import { newRequestId } from "./request-id.js";
 import { createRouteMatcher, type RouteMatcher } from "./route-matcher.js";
 import { dispatchRouted, setRouted, type Routed } from "./express-dispatch.js";
 import { bodyRequired, requireJsonContentType } from "./json-content.js";
@@ -186,6 +187,7 @@ function invoke(route: RouteSpec, op: Served, services: Services, log: Logger, r
         body: req.body,
         params: req.params as Record<string, string>,
         query: req.query as Record<string, unknown>,
+        headers: req.headers,
         requestId: String(res.locals.requestId),
       },
       res,

@@ -5,7 +5,6 @@
  * errors and the same operation runner as the express routes.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { randomUUID } from "node:crypto";
 import type { Express, RequestHandler } from "express";
 import type { Logger } from "pino";
 import type { Handler } from "../handlers/types.js";
@@ -13,17 +12,12 @@ import type { RouteSpec } from "../generated/routes.js";
 import type { Services } from "../services.js";
 import { toApiError } from "./error-middleware.js";
 import { sendError } from "./respond.js";
+import { keepRequestId, newRequestId } from "./request-id.js";
 import { runOperation, type RunOptions, type Served } from "./run-operation.js";
 import { readJsonBody, type BodyReading } from "./request-body.js";
 import { bodyRequired, requireJsonContentType } from "./json-content.js";
 import type { RouteMatch } from "./route-matcher.js";
 import type { RequestValidator } from "./validation.js";
-
-/** `req_` and a UUID's 32 hex digits: slices, not a global regex replace (per request). */
-export const newRequestId = () => {
-  const u = randomUUID();
-  return `req_${u.slice(0, 8)}${u.slice(9, 13)}${u.slice(14, 18)}${u.slice(19, 23)}${u.slice(24)}`;
-};
 
 /**
  * Implemented POST operations with a required JSON body, a fixed path and no fixed query: the fast
@@ -112,14 +106,21 @@ interface FastRoute {
 
 async function serve(opts: FastPathOptions, { route, served, validator }: FastRoute, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const requestId = newRequestId();
-  res.setHeader("x-request-id", requestId);
+  keepRequestId(res, requestId);
   let parsed: unknown;
   try {
     requireJsonContentType(route, req.headers);
     parsed = (await readJsonBody(req, opts.reading, true))!.parsed;
     // One parse: the validator adds nothing to what it checks (the validation subset has no `default`s).
     await validator.validate(req, path, parsed);
-    await runOperation(served, { operationId: route.operationId, body: parsed, params: {}, query: {}, requestId }, res, opts.services, opts.log, opts.run);
+    await runOperation(
+      served,
+      { operationId: route.operationId, body: parsed, params: {}, query: {}, headers: req.headers, requestId },
+      res,
+      opts.services,
+      opts.log,
+      opts.run,
+    );
   } catch (err) {
     if (res.headersSent) return void res.end();
     sendError(res, served.surface, toApiError(err, requestId, opts.log, parsed));

@@ -3,6 +3,7 @@ import type { ServerResponse } from "node:http";
 import type { ApiError } from "../core/errors.js";
 import { SerializedJson } from "../core/serialized-json.js";
 import type { Surface } from "../surfaces/types.js";
+import { writeHead } from "./request-id.js";
 
 const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 
@@ -12,7 +13,7 @@ function writeText(res: ServerResponse, status: number, contentType: string, tex
   for (const name in headers) all[name] = headers[name];
   all["Content-Type"] = contentType;
   all["Content-Length"] = Buffer.byteLength(text);
-  res.writeHead(status, all);
+  writeHead(res, status, all);
   res.end(text);
 }
 

@@ -42,8 +42,8 @@ export async function runOperation(
   // Field by field, not `{ ...input, client }` and never with a getter: built those ways on Node 20,
   // each request's whole object graph survived minor GCs (a 2 MB promotion every ~100 requests
   // and 3-5 ms pauses at p99).
-  const { operationId, body, params, query, requestId } = input;
-  const call: HandlerCall = { operationId, body, params, query, requestId, client, services, log };
+  const { operationId, body, params, query, headers, requestId } = input;
+  const call: HandlerCall = { operationId, body, params, query, headers, requestId, client, services, log };
   try {
     await send(res, await served.handler(call), served.surface, { client, requestId: input.requestId, log, writeStallMs: options.writeStallMs });
   } catch (err) {

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { createRequestListener, type AppOptions } from "./app.js";
 import { resolveHttpLimits, type HttpLimits } from "./limits.js";
 import { declaresTooLarge } from "./request-body.js";
+import { releasingUnderLoad } from "./young-generation.js";
 
 export interface RunningServer {
   server: http.Server;
@@ -19,7 +20,7 @@ export interface ListenOptions extends AppOptions {
 /** Starts the app, then loads the `load: eager` registrations' models; port 0 picks a free port (tests). */
 export async function startServer(options: ListenOptions): Promise<RunningServer> {
   const limits = resolveHttpLimits(options.limits);
-  const listener = createRequestListener(options);
+  const listener = releasingUnderLoad(createRequestListener(options));
   const server = http.createServer(serverOptions(limits), listener);
   server.maxConnections = limits.maxConnections;
   // A client that asks before sending its body (Expect: 100-continue) hears 413 before sending a

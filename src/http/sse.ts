@@ -5,6 +5,7 @@ import { toApiError } from "./error-middleware.js";
 import { sseFrameText, type SseFrame } from "../core/sse-frame.js";
 import { batchesOf } from "../core/async-queue.js";
 import type { StreamPolicy } from "../surfaces/types.js";
+import { writeHead } from "./request-id.js";
 import { cutIfNotFlushed } from "./respond.js";
 
 const SSE_HEADERS = {
@@ -134,7 +135,7 @@ export interface SseContext {
 export async function writeSse(res: ServerResponse, frames: AsyncIterable<SseFrame>, policy: StreamPolicy, ctx: SseContext): Promise<void> {
   const batches = batchesOf(frames);
   const first = await batches.next();
-  res.writeHead(200, { ...SSE_HEADERS, ...ctx.headers });
+  writeHead(res, 200, { ...SSE_HEADERS, ...ctx.headers });
   const stallMs = ctx.writeStallMs;
   const out = new FrameWriter(res, stallMs, () => ctx.log.warn({ requestId: ctx.requestId, stallMs }, "the client stopped reading the stream; cut it"));
   try {

@@ -7,8 +7,9 @@
 import type { Handler } from "../handlers/types.js";
 import type { Surface } from "./types.js";
 import { openAiSurface } from "./openai/index.js";
+import { anthropicSurface } from "./anthropic/index.js";
 
-export const SURFACES: readonly Surface[] = [openAiSurface];
+export const SURFACES: readonly Surface[] = [openAiSurface, anthropicSurface];
 
 /** The surface that answers for requests no surface claims. */
 export const DEFAULT_SURFACE: Surface = openAiSurface;

@@ -111,3 +111,18 @@ export async function planChat(req: ChatRequest, runtime: LlamaRuntime): Promise
     maxParallelFunctionCalls: req.parallel_tool_calls === false ? 1 : undefined,
   };
 }
+
+/**
+ * The prompt tokens of a chat request: its messages and tools rendered by the model's chat
+ * template and tokenized, as planChat counts them, with the same size bound before any of it.
+ */
+export async function countPromptTokens(req: ChatRequest, runtime: LlamaRuntime): Promise<number> {
+  rejectUnsupported(req as never, CHAT_UNSUPPORTED);
+  const loaded = await runtime.load();
+  const budget = charBudget(loaded.model, loaded.context.contextSize);
+  const chars = messageChars(req.messages as ChatMessage[]);
+  checkChars(chars, budget, loaded.context.contextSize, "messages", "the messages have");
+  const { functions } = planTools(req.tools as Tool[] | undefined, req.tool_choice as ToolChoice, budget - chars);
+  const history = toChatHistory(req.messages as ChatMessage[], { allowImages: false });
+  return renderPrompt(loaded, history, functions).contextText.tokenize(loaded.model.tokenizer).length;
+}

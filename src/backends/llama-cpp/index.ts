@@ -1,5 +1,7 @@
+import { endpointsServedBy } from "../../core/operations.js";
 import type { BackendModule, ChatResponse, CompletionResponse, EmbeddingResponse } from "../types.js";
 import { chatCompletions } from "./chat.js";
+import { countPromptTokens } from "./chat-plan.js";
 import { completions } from "./completion.js";
 import { embeddings } from "./embeddings.js";
 import { LlamaRuntime } from "./runtime.js";
@@ -9,7 +11,7 @@ import { checkLlamaCppSettings, llamaCppSettingsSchema, type LlamaCppSettings } 
 export const llamaCppBackend: BackendModule = {
   kind: "llama-cpp",
   settingsSchema: llamaCppSettingsSchema,
-  defaultEndpoints: ["createChatCompletion", "createCompletion", "createEmbedding"],
+  defaultEndpoints: endpointsServedBy(["chat", "completion", "embeddings"]),
   usesProvider: false,
   checkSettings: checkLlamaCppSettings,
   create({ settings, log }) {
@@ -18,6 +20,7 @@ export const llamaCppBackend: BackendModule = {
       chat: (req, ctx) => chatCompletions(runtime, req, ctx) as Promise<ChatResponse>,
       completion: (req, ctx) => completions(runtime, req, ctx) as Promise<CompletionResponse>,
       embeddings: (req, ctx) => embeddings(runtime, req, ctx) as Promise<EmbeddingResponse>,
+      countTokens: (req) => countPromptTokens(req, runtime),
       warm: async () => void (await runtime.load()),
       loaded: () => runtime.isLoaded,
       release: () => runtime.unload(),

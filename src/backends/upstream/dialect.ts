@@ -9,16 +9,27 @@
 import type { EventSourceMessage } from "eventsource-parser";
 import type { BackendMethod } from "../../core/operations.js";
 import type { SerializedJson } from "../../core/serialized-json.js";
+import type { SseFrame } from "../../core/sse-frame.js";
 import type { CreateContext, JsonSchema, Provider } from "../types.js";
 import type { Redact, UpstreamErrorInfo } from "./upstream-errors.js";
 
 export type Json = Record<string, unknown>;
 
 /**
+ * Calls a dialect makes in a protocol of its own rather than the internal (OpenAI) one: the
+ * BackendInstance's native `messages` and `countMessageTokens` (Anthropic's Messages API, relayed
+ * as it is). Kept here, not in core/operations.ts: they are not endpoints of their own.
+ */
+export type NativeMethod = "messages" | "countMessageTokens";
+/** Every kind of call an upstream client makes. */
+export type UpstreamMethod = BackendMethod | NativeMethod;
+
+/**
  * An upstream answer (or one stream chunk) in the internal shape (OpenAI's, src/core/openai-shapes.ts):
  * JSON text written as it is (a relay that need not parse), or an object the writers serialize.
+ * A native call's stream chunks are named SSE frames (e.g. Anthropic's `message_start`).
  */
-export type Decoded = SerializedJson | Json;
+export type Decoded = SerializedJson | Json | SseFrame;
 
 /** What decoding needs to know of the call. */
 export interface DecodeContext {
@@ -27,6 +38,8 @@ export interface DecodeContext {
   requestedModel: string;
   /** Removes configured keys from upstream text (an upstream may quote our key back). */
   redact: Redact;
+  /** The request as the backend was given it (a dialect that translates may need it to read the answer). */
+  request: Readonly<Json>;
 }
 
 /**
@@ -58,13 +71,18 @@ export interface Codec {
    */
   addHeaders(headers: Record<string, string>, key: string | undefined): void;
   /** The body sent upstream, with the upstream's model name; an ApiError (a 400) for what it cannot carry. */
-  encode(method: BackendMethod, request: Readonly<Json>, upstreamModel: string): string;
+  encode(method: UpstreamMethod, request: Readonly<Json>, upstreamModel: string): string;
   /** A 2xx JSON body as the internal answer; an ApiError for an error payload or a body that is not one. */
-  decodeResponse(method: BackendMethod, text: string, ctx: DecodeContext): Decoded;
+  decodeResponse(method: UpstreamMethod, text: string, ctx: DecodeContext): Decoded;
   /** A non-2xx body's error (cleaned: redacted and cut to size, see upstream-errors.ts). */
   decodeError(text: string, status: number, ctx: DecodeContext): UpstreamErrorInfo;
   /** A fresh decoder for one streamed response. */
-  streamDecoder(method: BackendMethod, ctx: DecodeContext): StreamDecoder;
+  streamDecoder(method: UpstreamMethod, ctx: DecodeContext): StreamDecoder;
+  /**
+   * A 5xx that says the upstream is overloaded rather than broken (Anthropic's 529
+   * `overloaded_error`): retried like any 5xx, then a 503 instead of a 502. Absent: never.
+   */
+  overloaded?(status: number, info: UpstreamErrorInfo): boolean;
 }
 
 export interface Dialect {
@@ -72,8 +90,14 @@ export interface Dialect {
   readonly kind: string;
   /** The backend methods served, each by the path appended to the URL's path (e.g. `/chat/completions`). */
   readonly paths: Readonly<Partial<Record<BackendMethod, string>>>;
+  /** The native methods served (BackendInstance.messages, countMessageTokens), each by its path. */
+  readonly nativePaths?: Readonly<Partial<Record<NativeMethod, string>>>;
+  /** The URL used when a provider lists no `endpoints` (a public API with one well-known address). */
+  readonly defaultEndpoint?: { readonly url: string; readonly api_key_env?: string };
   /** providers.yaml keys this dialect adds to the shared ones (JSON Schemas by key). */
   readonly providerProperties?: Readonly<Record<string, JsonSchema>>;
+  /** local_settings keys this dialect adds to `provider` and `upstream_model` (JSON Schemas by key). */
+  readonly settingsProperties?: Readonly<Record<string, JsonSchema>>;
   /** upstream_model when a registration leaves it out (a server that ignores it); absent, it is required. */
   readonly defaultUpstreamModel?: string;
   /** Checks of the provider a registration names, beyond the schema (reported against `provider`). */

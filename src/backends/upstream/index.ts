@@ -19,12 +19,16 @@ function createUpstream(dialect: Dialect, ctx: CreateContext): BackendInstance {
   const codec = dialect.codec(provider, ctx);
   const { set, release } = acquireUrlSet(provider, options);
   const upstreamModel = String(ctx.settings.upstream_model);
-  const client = new UpstreamClient({ provider, options, codec, paths: dialect.paths, upstreamModel, urls: set, log: ctx.log });
+  const paths = { ...dialect.paths, ...dialect.nativePaths };
+  const client = new UpstreamClient({ provider, options, codec, paths, upstreamModel, urls: set, log: ctx.log });
   const instance: BackendInstance = { passesExtraFields: codec.passesExtraFields, release };
   // The decoded answers are the internal (OpenAI) shapes: typed loosely here, checked by tests.
   if (dialect.paths.chat) instance.chat = (req, call) => client.generate("chat", req, call) as Promise<never>;
   if (dialect.paths.completion) instance.completion = (req, call) => client.generate("completion", req, call) as Promise<never>;
   if (dialect.paths.embeddings) instance.embeddings = (req, call) => client.json("embeddings", req, call) as Promise<never>;
+  // Native calls: the request and answer stay in the upstream's own protocol (see Dialect.nativePaths).
+  if (dialect.nativePaths?.messages) instance.messages = (req, call) => client.generate("messages", req, call) as Promise<never>;
+  if (dialect.nativePaths?.countMessageTokens) instance.countMessageTokens = (req, call) => client.json("countMessageTokens", req, call) as Promise<never>;
   return instance;
 }
 
@@ -44,9 +48,10 @@ export function upstreamBackend(dialect: Dialect): BackendModule {
   const served = (m: BackendMethod) => dialect.paths[m] !== undefined;
   return {
     kind: dialect.kind,
-    settingsSchema: upstreamSettingsSchema(dialect.defaultUpstreamModel === undefined),
+    settingsSchema: upstreamSettingsSchema(dialect.defaultUpstreamModel === undefined, dialect.settingsProperties),
     defaultEndpoints: ENDPOINTS.filter((id) => served(endpoint(id).backendMethod)),
     usesProvider: true,
+    defaultProviderEndpoint: dialect.defaultEndpoint,
     providerProperties: { ...UPSTREAM_PROVIDER_PROPERTIES, ...dialect.providerProperties },
     checkSettings: checkUpstreamSettings(dialect),
     checkProvider: checkUrls(dialect),

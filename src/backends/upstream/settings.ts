@@ -7,7 +7,7 @@ export interface UpstreamSettings {
   upstream_model: string;
 }
 
-export function upstreamSettingsSchema(upstreamModelRequired: boolean): JsonSchema {
+export function upstreamSettingsSchema(upstreamModelRequired: boolean, dialectProperties: Readonly<Record<string, JsonSchema>> = {}): JsonSchema {
   return {
     type: "object",
     additionalProperties: false,
@@ -15,6 +15,7 @@ export function upstreamSettingsSchema(upstreamModelRequired: boolean): JsonSche
     properties: {
       provider: { type: "string", minLength: 1, description: "The id of a provider in providers.yaml" },
       upstream_model: { type: "string", minLength: 1, description: "The model name sent upstream (clients keep seeing the registered name)" },
+      ...dialectProperties,
     },
   };
 }

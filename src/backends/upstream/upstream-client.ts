@@ -5,13 +5,12 @@
  * What the bytes mean is the dialect's (Codec); when and where to retry is decided here, by status.
  */
 import type { Logger } from "pino";
-import type { BackendMethod } from "../../core/operations.js";
 import { ApiError, GatewayTimeoutError, UpstreamError } from "../../core/errors.js";
 import type { CallContext, Provider } from "../types.js";
 import { CallState } from "./call-state.js";
 import { ChunkStream } from "./chunk-stream.js";
 import { DebugLog, type DebugCall } from "./debug-log.js";
-import type { Codec, DecodeContext, Decoded, Json } from "./dialect.js";
+import type { Codec, DecodeContext, Decoded, Json, UpstreamMethod } from "./dialect.js";
 import type { UpstreamUrl, UrlSet } from "./url-set.js";
 import type { RetryPolicy, UpstreamOptions } from "./options.js";
 import { sseEvents, SseOverflowError } from "./sse-events.js";
@@ -28,8 +27,8 @@ export interface UpstreamClientConfig {
   provider: Provider;
   options: UpstreamOptions;
   codec: Codec;
-  /** The path of each backend method, appended to the URL's path. */
-  paths: Readonly<Partial<Record<BackendMethod, string>>>;
+  /** The path of each backend (or native) method, appended to the URL's path. */
+  paths: Readonly<Partial<Record<UpstreamMethod, string>>>;
   upstreamModel: string;
   urls: UrlSet;
   log: Logger;
@@ -55,28 +54,30 @@ export class UpstreamClient {
     if (cfg.provider.debug_connections) this.debug = new DebugLog(cfg.log, cfg.urls);
   }
 
-  private decodeContext(ctx: CallContext): DecodeContext {
-    return { providerId: this.id, requestedModel: ctx.requestedModel, redact: this.redact };
+  private decodeContext(ctx: CallContext, request: Readonly<Json>): DecodeContext {
+    return { providerId: this.id, requestedModel: ctx.requestedModel, redact: this.redact, request };
   }
 
   /** A non-streaming call: the upstream's answer in the internal shape, `model` set to the client's name. */
-  async json(method: BackendMethod, request: Readonly<Json>, ctx: CallContext): Promise<Decoded> {
+  async json(method: UpstreamMethod, request: Readonly<Json>, ctx: CallContext): Promise<Decoded> {
     const body = this.cfg.codec.encode(method, request, this.cfg.upstreamModel);
     const call = new CallState(ctx, this.id, this.cfg.options.timeouts.total_ms);
+    const decode = this.decodeContext(ctx, request);
     try {
-      return await this.withFailover(call, method, body, false, (res, _call, dbg) => this.readJson(method, res, ctx, dbg));
+      return await this.withFailover(call, method, body, false, decode, (res, _call, dbg) => this.readJson(method, res, decode, dbg));
     } finally {
       call.dispose();
     }
   }
 
   /** Chat and completions: JSON, or (stream: true) chunks whose first one has already arrived. */
-  async generate(method: BackendMethod, request: Readonly<Json>, ctx: CallContext): Promise<Decoded | AsyncIterable<unknown>> {
+  async generate(method: UpstreamMethod, request: Readonly<Json>, ctx: CallContext): Promise<Decoded | AsyncIterable<unknown>> {
     if (request.stream !== true) return this.json(method, request, ctx);
     const body = this.cfg.codec.encode(method, request, this.cfg.upstreamModel);
     const call = new CallState(ctx, this.id, this.cfg.options.timeouts.total_ms);
+    const decode = this.decodeContext(ctx, request);
     try {
-      const stream = await this.withFailover(call, method, body, true, (res, c, dbg) => this.openStream(method, res, c, dbg));
+      const stream = await this.withFailover(call, method, body, true, decode, (res, c, dbg) => this.openStream(method, res, c, decode, dbg));
       return stream.relay();
     } catch (err) {
       call.dispose();
@@ -84,7 +85,7 @@ export class UpstreamClient {
     }
   }
 
-  private async withFailover<T>(call: CallState, method: BackendMethod, body: string, stream: boolean, accept: Accept<T>): Promise<T> {
+  private async withFailover<T>(call: CallState, method: UpstreamMethod, body: string, stream: boolean, decode: DecodeContext, accept: Accept<T>): Promise<T> {
     const { urls } = this.cfg;
     const retry = this.cfg.options.retry;
     let tried: UpstreamUrl[] | undefined;
@@ -102,7 +103,7 @@ export class UpstreamClient {
         await call.sleep(delay);
       }
       try {
-        const result = await this.attempt(call, u, method, body, stream, accept);
+        const result = await this.attempt(call, u, method, body, stream, decode, accept);
         urls.succeeded(u);
         call.ctx.setHeader(ENDPOINT_HEADER, u.label);
         return result;
@@ -123,23 +124,32 @@ export class UpstreamClient {
     throw errors.rateLimitError(this.id, { message: "every endpoint asked to wait" }, heldMs);
   }
 
-  private headers(u: UpstreamUrl, stream: boolean): Record<string, string> {
+  private headers(u: UpstreamUrl, stream: boolean, passOn: Readonly<Record<string, string>> | undefined): Record<string, string> {
     const headers: Record<string, string> = { "content-type": "application/json", accept: stream ? "text/event-stream" : "application/json" };
     // Read per request, never cached: a rotated key is picked up without a reload.
     this.cfg.codec.addHeaders(headers, u.apiKeyEnv ? process.env[u.apiKeyEnv] : undefined);
+    if (passOn) for (const name in passOn) if (!Object.hasOwn(headers, name)) headers[name] = passOn[name];
     return headers;
   }
 
-  private async attempt<T>(call: CallState, u: UpstreamUrl, method: BackendMethod, body: string, stream: boolean, accept: Accept<T>): Promise<T> {
+  private async attempt<T>(
+    call: CallState,
+    u: UpstreamUrl,
+    method: UpstreamMethod,
+    body: string,
+    stream: boolean,
+    decode: DecodeContext,
+    accept: Accept<T>,
+  ): Promise<T> {
     const path = u.basePath + this.cfg.paths[method] + u.search;
-    const headers = this.headers(u, stream);
+    const headers = this.headers(u, stream, call.ctx.passOnHeaders);
     const dbg = this.debug?.start(u, call.ctx.requestId, path, headers, body);
     try {
       const options = { path, method: "POST" as const, headers, body };
       const max = this.cfg.options.maxResponseBytes;
       const res = stream ? await exchangeStream(u.pool, options, call.signal, max, this.id) : await exchangeText(u.pool, options, call.signal, max, this.id);
       dbg?.response(res.statusCode, res.headers);
-      if (res.statusCode < 200 || res.statusCode >= 300) return await this.statusFailure(res, u, call.ctx, dbg);
+      if (res.statusCode < 200 || res.statusCode >= 300) return await this.statusFailure(res, u, decode, dbg);
       return await accept(res, call, dbg);
     } catch (err) {
       const mapped = this.failureOf(err, call);
@@ -158,11 +168,11 @@ export class UpstreamClient {
     return err instanceof Error ? err : new Error(String(err));
   }
 
-  private async statusFailure(res: UpstreamResponse, u: UpstreamUrl, ctx: CallContext, dbg: DebugCall | undefined): Promise<never> {
+  private async statusFailure(res: UpstreamResponse, u: UpstreamUrl, decode: DecodeContext, dbg: DebugCall | undefined): Promise<never> {
     const text = await res.text();
     dbg?.body(text);
     const status = res.statusCode;
-    const info = this.cfg.codec.decodeError(text, status, this.decodeContext(ctx));
+    const info = this.cfg.codec.decodeError(text, status, decode);
     if (status === 401 || status === 403) {
       if (u.apiKeyEnv && !process.env[u.apiKeyEnv]) info.message += "; the API key variable configured for this endpoint is not set";
       throw new errors.RetryableFailure(errors.authError(this.id, status, info), true);
@@ -173,24 +183,31 @@ export class UpstreamClient {
     }
     if (status === 408) throw new errors.RetryableFailure(new GatewayTimeoutError(`${this.id}: the upstream timed out (HTTP 408)`), true);
     if (status >= 500) {
-      const wait = status === 503 ? errors.retryAfterMs(res.headers, Date.now()) : undefined;
-      throw new errors.RetryableFailure(errors.serverError(this.id, status, info), true, wait);
+      const overloaded = this.cfg.codec.overloaded?.(status, info) === true;
+      const wait = status === 503 || overloaded ? errors.retryAfterMs(res.headers, Date.now()) : undefined;
+      const error = overloaded ? errors.overloadedError(this.id, status, info) : errors.serverError(this.id, status, info);
+      throw new errors.RetryableFailure(error, true, wait);
     }
     if (status >= 400) throw errors.clientError(this.id, status, info, {});
     throw new UpstreamError(502, `${this.id}: unexpected HTTP ${status} from the upstream`);
   }
 
-  private async readJson(method: BackendMethod, res: UpstreamResponse, ctx: CallContext, dbg: DebugCall | undefined): Promise<Decoded> {
+  private async readJson(method: UpstreamMethod, res: UpstreamResponse, decode: DecodeContext, dbg: DebugCall | undefined): Promise<Decoded> {
     const text = await res.text();
     if (dbg) {
       dbg.body(text);
       dbg.end("complete");
     }
-    return this.cfg.codec.decodeResponse(method, text, this.decodeContext(ctx));
+    return this.cfg.codec.decodeResponse(method, text, decode);
   }
 
-  private async openStream(method: BackendMethod, res: UpstreamResponse, call: CallState, dbg: DebugCall | undefined): Promise<ChunkStream> {
-    const decode = this.decodeContext(call.ctx);
+  private async openStream(
+    method: UpstreamMethod,
+    res: UpstreamResponse,
+    call: CallState,
+    decode: DecodeContext,
+    dbg: DebugCall | undefined,
+  ): Promise<ChunkStream> {
     if (String(res.headers["content-type"] ?? "").includes("application/json")) {
       const text = await res.text();
       dbg?.body(text);

@@ -81,6 +81,11 @@ export function serverError(providerId: string, status: number, info: UpstreamEr
   return new UpstreamError(502, `${providerId}: the upstream failed (HTTP ${status}: ${info.message})`);
 }
 
+/** A 5xx that said the upstream is overloaded (Codec.overloaded), after the retries: 503, the client may come back later. */
+export function overloadedError(providerId: string, status: number, info: UpstreamErrorInfo): ApiError {
+  return new UpstreamError(503, `${providerId}: the upstream is overloaded (HTTP ${status}: ${info.message})`, "upstream_overloaded", "server_error");
+}
+
 export function rateLimitError(providerId: string, info: UpstreamErrorInfo, retryAfterMs: number | undefined): ApiError {
   const headers: Record<string, string> = retryAfterMs === undefined ? {} : { "Retry-After": String(Math.ceil(retryAfterMs / 1000)) };
   return new ApiError(
