@@ -9,6 +9,7 @@ import { ConfigStore } from "./config/store.js";
 import { ConfigError, formatProblem } from "./config/problems.js";
 import { loadConfig } from "./config/loader.js";
 import { catalogue, stableJson } from "./config/catalogue.js";
+import { sourcegraphCatalogue } from "./config/sourcegraph-catalogue.js";
 import { projectRoot } from "./core/paths.js";
 import { demoModelPath, writeDemoModel } from "./demo-model/demo-model.js";
 
@@ -66,13 +67,19 @@ function validateConfig(dir: string | undefined): void {
   console.log(`${loaded.providers.length} provider(s)${loaded.providers.length ? `: ${loaded.providers.map((p) => p.id).join(", ")}` : ""}`);
 }
 
-function exportModels(opts: { config?: string; out?: string }): void {
+const EXPORT_FORMATS = { understudy: catalogue, sourcegraph: sourcegraphCatalogue } as const;
+
+function exportModels(opts: { config?: string; out?: string; format: string }): void {
+  if (!Object.hasOwn(EXPORT_FORMATS, opts.format)) {
+    console.error(`understudy: unknown format '${opts.format}' (the formats are: ${Object.keys(EXPORT_FORMATS).join(", ")})`);
+    process.exit(1);
+  }
   const loaded = loadConfig(opts.config ?? defaultConfigDir());
   if (loaded.problems.length > 0) {
     for (const p of loaded.problems) console.error(formatProblem(p));
     process.exit(1);
   }
-  const text = stableJson(catalogue(loaded));
+  const text = stableJson(EXPORT_FORMATS[opts.format as keyof typeof EXPORT_FORMATS](loaded));
   if (opts.out) fs.writeFileSync(opts.out, text);
   else process.stdout.write(text);
 }
@@ -91,8 +98,9 @@ export function buildCli(): Command {
     .command("models")
     .description("the model catalogue")
     .command("export")
-    .description("write the catalogue (models.json shape) deterministically")
+    .description("write the catalogue deterministically (models.json, or Sourcegraph's supported-models.json)")
     .option("--config <dir>", "registration directory")
+    .option("--format <format>", "understudy (models.json) or sourcegraph (supported-models.json)", "understudy")
     .option("--out <file>", "output file (default stdout)")
     .action(exportModels);
   program

@@ -4,6 +4,7 @@ import path from "node:path";
 import { loadConfig } from "../src/config/loader.js";
 import { formatProblem } from "../src/config/problems.js";
 import { projectRoot } from "../src/core/paths.js";
+import { ENDPOINTS } from "../src/core/operations.js";
 import { tempDir, writeConfigDir } from "./helpers/server.js";
 
 /** A registration file for a llama-cpp model whose GGUF path is `models/<model>.gguf` (created empty). */
@@ -31,8 +32,8 @@ describe("registration files", () => {
     expect(loaded.registrations.map((r) => r.model).sort()).toEqual(["a", "b", "c"]);
     const b = loaded.registrations.find((r) => r.model === "b")!;
     expect(b.settings.model).toBe(fs.realpathSync(path.join(dir, "models/b.gguf")));
-    // Anthropic's Messages API rides on chat, so a registration that lists no endpoints serves it too.
-    expect(b.endpoints).toEqual(["createChatCompletion", "createCompletion", "createEmbedding", "createAnthropicMessage", "countAnthropicMessageTokens"]);
+    // Anthropic's Messages API and Sourcegraph's completions ride on chat, so a registration that lists no endpoints serves them too.
+    expect(b.endpoints).toEqual(ENDPOINTS);
     expect(Object.isFrozen(b) && Object.isFrozen(b.settings)).toBe(true);
   });
 

@@ -15,7 +15,8 @@ describe("the operations table", () => {
       const route = routes.find((r) => r.operationId === op.id);
       expect(route).toBeDefined();
       expect(route!.method).toBe(op.method);
-      expect(`/v1${route!.specPath}`).toBe(op.path);
+      // Sourcegraph's paths name their own server, the root.
+      expect(`${route!.basePath ?? "/v1"}${route!.specPath}`).toBe(op.path);
     }
   });
 
@@ -25,7 +26,15 @@ describe("the operations table", () => {
   });
 
   it("lists as endpoints the operations a backend serves, each with a capability", () => {
-    expect(ENDPOINTS).toEqual(["createChatCompletion", "createCompletion", "createEmbedding", "createAnthropicMessage", "countAnthropicMessageTokens"]);
+    expect(ENDPOINTS).toEqual([
+      "createChatCompletion",
+      "createCompletion",
+      "createEmbedding",
+      "createAnthropicMessage",
+      "countAnthropicMessageTokens",
+      "createSourcegraphChatCompletion",
+      "createSourcegraphCodeCompletion",
+    ]);
     for (const op of OPERATIONS) expect("capability" in op).toBe("backendMethod" in op);
   });
 });

@@ -48,8 +48,14 @@ describe("extended spec", () => {
 
   it("keeps every schema, path and operation of the original", () => {
     for (const name of Object.keys(original.components.schemas)) expect(extended.components.schemas).toHaveProperty([name]);
-    expect(Object.keys(extended.paths)).toEqual([...Object.keys(original.paths), "/messages", "/messages/count_tokens"]);
-    expect(routes).toHaveLength(290);
+    expect(Object.keys(extended.paths)).toEqual([
+      ...Object.keys(original.paths),
+      "/messages",
+      "/messages/count_tokens",
+      "/.api/completions/stream",
+      "/.api/completions/code",
+    ]);
+    expect(routes).toHaveLength(292);
   });
 
   it("defines every extension field with a type and a description", () => {

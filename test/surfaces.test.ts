@@ -37,7 +37,7 @@ describe("SSE frames", () => {
 
 describe("the surface registry", () => {
   it("gives every operation at most one surface, and unclaimed ones OpenAI's", () => {
-    expect(SURFACES.map((s) => s.name)).toEqual(["openai", "anthropic"]);
+    expect(SURFACES.map((s) => s.name)).toEqual(["openai", "anthropic", "sourcegraph"]);
     expect(surfaceFor("createChatCompletion").name).toBe("openai");
     expect(surfaceFor("beta_createResponse").name).toBe("openai");
     expect(surfaceFor(undefined).name).toBe("openai");

@@ -1,6 +1,7 @@
 import { loadConfig } from "../src/config/loader.js";
 import { formatProblem } from "../src/config/problems.js";
 import { writeConfigDir } from "./helpers/server.js";
+import { ENDPOINTS } from "../src/core/operations.js";
 
 const providers = `- id: gpu
   type: openai-compatible
@@ -32,12 +33,13 @@ describe("upstream registrations in the config directory", () => {
       upstream_model: "Qwen/Qwen2.5-7B-Instruct",
       owned_by: "gpu",
       model_ref: "gpu::v1::qwen",
-      // Every endpoint the backend's methods serve: Anthropic's Messages API too, through chat.
-      endpoints: ["createChatCompletion", "createCompletion", "createEmbedding", "createAnthropicMessage", "countAnthropicMessageTokens"],
+      // Every endpoint the backend's methods serve: Anthropic's Messages API and Sourcegraph's completions too, through chat.
+      endpoints: ENDPOINTS,
     });
     expect(qwen.provider).toMatchObject({ id: "gpu", profile: "vllm", endpoints: [{ url: "http://gpu-1:8000/v1", weight: 2 }] });
     const zephyr = loaded.registrations.find((r) => r.model === "zephyr")!;
-    expect(zephyr).toMatchObject({ upstream_model: "tgi", endpoints: ["createChatCompletion", "createAnthropicMessage", "countAnthropicMessageTokens"] });
+    // TGI serves chat only: every endpoint that rides on chat, no completions or embeddings.
+    expect(zephyr).toMatchObject({ upstream_model: "tgi", endpoints: ENDPOINTS.filter((e) => e !== "createCompletion" && e !== "createEmbedding") });
   });
 
   it("names an unknown provider and lists the known ones of that type", () => {

@@ -1,10 +1,12 @@
 /** The model catalogue: OpenAI's /v1/models shape, and the full models.json in the model-configuration shape. */
 import type { Registration } from "./registration.js";
 import type { LoadedConfig } from "./loader.js";
+import { buildIndex, findModel, type ModelIndex } from "./resolve.js";
 
-export function modelObject(reg: Registration) {
+/** `id`: how /v1/models lists it (its name, or its model ref when another provider's registration has the name). */
+export function modelObject(reg: Registration, id = reg.model) {
   return {
-    id: reg.model,
+    id,
     object: "model" as const,
     created: reg.created,
     owned_by: reg.owned_by,
@@ -17,10 +19,36 @@ export function modelObject(reg: Registration) {
   };
 }
 
+/** /v1/models: each name once (its first provider's registration), the others by model ref; one entry per model ref. */
+export function listedModels(index: ModelIndex) {
+  const seen = new Set<string>();
+  const out: ReturnType<typeof modelObject>[] = [];
+  for (const reg of index.registrations) {
+    const id = index.listedId.get(reg) ?? reg.model;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push(modelObject(reg, id));
+  }
+  return out;
+}
+
 export const SCHEMA_VERSION = "1.0";
 
-export function catalogue(config: Pick<LoadedConfig, "revision" | "registrations" | "providers" | "defaultModels">) {
-  const refOf = (name: string | undefined) => config.registrations.find((r) => r.model === name || r.aliases.includes(name ?? ""))?.model_ref ?? null;
+export type CatalogueInput = Pick<LoadedConfig, "revision" | "registrations" | "providers" | "defaultModels">;
+
+export const indexOf = (config: CatalogueInput) =>
+  buildIndex(
+    config.registrations,
+    config.providers.map((p) => p.id),
+    config.defaultModels,
+  );
+
+/** The model ref a configured default (a name, alias, ref or legacy id) names. */
+export const defaultRef = (index: ModelIndex, name: string | undefined) => (name === undefined ? null : (findModel(index, name)?.model_ref ?? null));
+
+export function catalogue(config: CatalogueInput) {
+  const index = indexOf(config);
+  const refOf = (name: string | undefined) => defaultRef(index, name);
   return {
     schema_version: SCHEMA_VERSION,
     revision: config.revision,

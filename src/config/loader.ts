@@ -21,9 +21,11 @@ import { directoryProblem, readConfigFiles, type ParsedFile } from "./config-fil
 import { describeLimit } from "../core/env-limit.js";
 import { CONFIG_LIMITS } from "./config-limits.js";
 import { pathDisplay, type ProblemSink, type ConfigProblem } from "./problems.js";
-import { defaultsFileSchema, providersFileSchema, registrationFileSchema } from "./schema.js";
+import { defaultModelsFileSchema, defaultsFileSchema, providersFileSchema, registrationFileSchema } from "./schema.js";
 import type { DefaultModels, Registration } from "./registration.js";
 import { modelRoots, readRegistration } from "./read-registration.js";
+import { buildIndex, DEFAULT_MODEL_NAMES, findModel, type ModelIndex } from "./resolve.js";
+import { applyPreset, shippedPresets } from "./presets.js";
 
 export interface LoadedConfig {
   dir: string;
@@ -31,6 +33,8 @@ export interface LoadedConfig {
   registrations: readonly Registration[];
   providers: readonly Provider[];
   defaultModels: DefaultModels;
+  /** defaults.yaml's `recommended` model refs (Sourcegraph's modelOverridesRecommendedSettings). */
+  recommended: readonly string[];
   problems: readonly ConfigProblem[];
 }
 
@@ -61,33 +65,101 @@ function readProviders(file: ParsedFile | undefined): Provider[] {
   return providers;
 }
 
-function readDefaults(file: ParsedFile | undefined, registrations: Registration[]): DefaultModels {
-  if (!file || file.doc === undefined || file.doc === null) return {};
-  const validate = ajv.compile(defaultsFileSchema);
-  if (!validate(file.doc)) {
-    file.sink.addAjv(validate.errors ?? []);
-    return {};
-  }
-  const defaults = file.doc as DefaultModels;
-  const needs: Record<keyof DefaultModels, string> = { chat: "chat", fast_chat: "chat", code_completion: "code_completion" };
-  for (const [slot, name] of Object.entries(defaults) as [keyof DefaultModels, string][]) {
-    const reg = registrations.find((r) => r.model === name || r.aliases.includes(name));
-    if (!reg) file.sink.add([slot], `'${name}' is not a registered model`);
-    else if (!reg.capabilities.includes(needs[slot])) file.sink.add([slot], `'${name}' lacks the '${needs[slot]}' capability`);
-  }
-  return defaults;
+/** The capabilities that qualify a model for each default slot (any one of them). */
+const SLOT_NEEDS: Record<keyof DefaultModels, readonly string[]> = {
+  chat: ["chat"],
+  fast_chat: ["chat"],
+  code_completion: ["code_completion"],
+};
+
+function checkDefault(file: ParsedFile, at: string[], name: string, slot: keyof DefaultModels, index: ModelIndex): void {
+  if (Object.hasOwn(DEFAULT_MODEL_NAMES, name)) return file.sink.add(at, `'${name}' names a default itself: give a model`);
+  const reg = findModel(index, name);
+  // A model ref may have one registration per endpoint: the capability may be any one's.
+  const group = reg ? (index.byRef.get(reg.model_ref) ?? [reg]) : [];
+  const needs = SLOT_NEEDS[slot];
+  if (!reg) file.sink.add(at, `'${name}' is not a registered model`);
+  else if (!group.some((r) => r.capabilities.some((c) => needs.includes(c)))) file.sink.add(at, `'${name}' lacks the '${needs[0]}' capability`);
 }
 
+/** defaults.yaml in either shape: `default_models:` and `recommended:`, or (the first shape) the slots at the top level. */
+function readDefaults(file: ParsedFile | undefined, index: ModelIndex): { defaultModels: DefaultModels; recommended: string[] } {
+  const none = { defaultModels: {}, recommended: [] };
+  if (!file || file.doc === undefined || file.doc === null) return none;
+  const doc = file.doc as Record<string, unknown>;
+  const nested = typeof doc === "object" && !Array.isArray(doc) && ("default_models" in doc || "recommended" in doc);
+  const validate = ajv.compile(nested ? defaultModelsFileSchema : defaultsFileSchema);
+  if (!validate(doc)) {
+    file.sink.addAjv(validate.errors ?? []);
+    return none;
+  }
+  const defaultModels = (nested ? (doc.default_models ?? {}) : doc) as DefaultModels;
+  for (const [slot, name] of Object.entries(defaultModels) as [keyof DefaultModels, string][]) {
+    checkDefault(file, nested ? ["default_models", slot] : [slot], name, slot, index);
+  }
+  const recommended = (doc.recommended ?? []) as string[];
+  recommended.forEach((ref, i) => {
+    if (!index.byRef.has(ref)) file.sink.add(["recommended", i], `'${ref}' is not the model ref of a registration (provider::api_version::model)`);
+  });
+  return { defaultModels, recommended };
+}
+
+/**
+ * Registrations are keyed by provider and name (or alias): one name may be registered under several
+ * providers, and under one provider several times if the endpoints they serve do not overlap.
+ */
 function checkDuplicates(registrations: Registration[], sinks: Map<string, ProblemSink>): void {
-  const owner = new Map<string, Registration>();
+  const owners = new Map<string, { reg: Registration; field: string }[]>();
+  const lineOf = (reg: Registration, field: string) =>
+    sinks
+      .get(reg.file)!
+      .at(reg.entry === undefined ? [] : [reg.entry])
+      .lineOf(field.split("."));
   for (const reg of registrations) {
     for (const [name, field] of [[reg.model, "registration.model"], ...reg.aliases.map((a) => [a, "registration.aliases"])] as [string, string][]) {
-      const first = owner.get(name);
-      if (first) {
-        sinks.get(reg.file)!.add(field.split("."), `duplicate model name or alias '${name}' (already used by '${first.model}' in ${first.file})`);
-      } else owner.set(name, reg);
+      const key = `${reg.owned_by}\0${name}`;
+      const earlier = owners.get(key) ?? [];
+      const clash = earlier.find((e) => e.reg.endpoints.some((ep) => reg.endpoints.includes(ep)));
+      if (clash) {
+        const both = clash.reg.endpoints.filter((ep) => reg.endpoints.includes(ep)).join(", ");
+        const sink = sinks.get(reg.file)!.at(reg.entry === undefined ? [] : [reg.entry]);
+        sink.add(
+          field.split("."),
+          `duplicate model name or alias '${name}' (already used by '${clash.reg.model}' in ${clash.reg.file}) under provider '${reg.owned_by}': ` +
+            `${clash.reg.file}:${lineOf(clash.reg, clash.field)} and ${reg.file}:${lineOf(reg, field)} both serve ${both}; ` +
+            `one name may be registered once per provider, or once per endpoint`,
+        );
+      } else owners.set(key, [...earlier, { reg, field }]);
     }
   }
+}
+
+/** Names a client sends to select a default model: a registration may not take them. */
+function checkReservedNames(registrations: Registration[], sinks: Map<string, ProblemSink>): void {
+  for (const reg of registrations) {
+    for (const [name, field] of [[reg.model, "model"], ...reg.aliases.map((a) => [a, "aliases"])] as [string, string][]) {
+      if (Object.hasOwn(DEFAULT_MODEL_NAMES, name))
+        sinks
+          .get(reg.file)!
+          .at(reg.entry === undefined ? [] : [reg.entry])
+          .add(["registration", field], `'${name}' is reserved: it selects the default model`);
+    }
+  }
+}
+
+/** The entry with its preset applied; undefined (a problem) for an unknown preset. */
+function withPreset(entry: unknown, sink: ProblemSink): unknown {
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry) || !("preset" in entry)) return entry;
+  const name = (entry as Record<string, unknown>).preset;
+  const preset = typeof name === "string" ? shippedPresets().get(name) : undefined;
+  if (!preset) {
+    sink.add(
+      ["preset"],
+      `unknown preset '${typeof name === "string" ? name : String(name)}' (the presets are: ${[...shippedPresets().keys()].sort().join(", ")})`,
+    );
+    return undefined;
+  }
+  return applyPreset(entry as Record<string, unknown>, preset);
 }
 
 function revisionOf(files: ParsedFile[]): string {
@@ -98,7 +170,7 @@ function revisionOf(files: ParsedFile[]): string {
 
 export function loadConfig(dir: string): LoadedConfig {
   const root = path.resolve(dir);
-  const empty = { dir: root, revision: "", registrations: [], providers: [], defaultModels: {} };
+  const empty = { dir: root, revision: "", registrations: [], providers: [], defaultModels: {}, recommended: [] };
   if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
     // "." and not the path: problems are served by /health, which shows no absolute paths.
     return { ...empty, problems: [directoryProblem("config directory does not exist")] };
@@ -128,13 +200,16 @@ export function loadConfig(dir: string): LoadedConfig {
     if (file.doc === undefined || file.doc === null) file.sink.add([], "the file is empty: expected a registration or a list of them");
     entries.forEach((entry, i) => {
       const sink = Array.isArray(file.doc) ? file.sink.at([i]) : file.sink;
-      if (!schema(entry)) return sink.addAjv(schema.errors ?? []);
-      const reg = readRegistration(entry as Record<string, any>, {
+      const full = withPreset(entry, sink);
+      if (full === undefined) return;
+      if (!schema(full)) return sink.addAjv(schema.errors ?? []);
+      const reg = readRegistration(full as Record<string, any>, {
         root,
         file: path.join(root, file.rel),
         rel: file.rel,
         mtime: file.mtime,
         sink,
+        entry: Array.isArray(file.doc) ? i : undefined,
         providers: providerMap,
         backend: backendModule,
       });
@@ -142,7 +217,12 @@ export function loadConfig(dir: string): LoadedConfig {
     });
   }
   checkDuplicates(registrations, sinks);
-  const defaultModels = readDefaults(special("defaults"), registrations);
+  checkReservedNames(registrations, sinks);
+  const index = buildIndex(
+    registrations,
+    providers.map((p) => p.id),
+  );
+  const { defaultModels, recommended } = readDefaults(special("defaults"), index);
   const problems = files.flatMap((f) => f.sink.problems);
-  return { dir: root, revision: revisionOf(files), registrations, providers, defaultModels, problems };
+  return { dir: root, revision: revisionOf(files), registrations, providers, defaultModels, recommended, problems };
 }

@@ -96,6 +96,12 @@ export class ProblemSink {
     return new ProblemSink(this.file, this.text, this.display, [...this.prefix, ...prefix], this.state);
   }
 
+  /** The line of a field under this sink's prefix (1 when the text does not show it). */
+  lineOf(path: (string | number)[]): number {
+    this.state.lines ??= splitLines(this.text);
+    return findLine(this.state.lines, [...this.prefix, ...path]);
+  }
+
   add(path: (string | number)[], message: string, line?: number): void {
     if (this.state.problems.length >= MAX_PROBLEMS_PER_FILE) {
       this.state.omitted++;

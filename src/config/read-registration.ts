@@ -14,6 +14,8 @@ export interface ReadContext {
   rel: string;
   mtime: number;
   sink: ProblemSink;
+  /** The registration's index in a file holding a list of them. */
+  entry?: number;
   providers: ReadonlyMap<string, Provider>;
   backend(kind: string): BackendModule;
 }
@@ -134,6 +136,7 @@ export function readRegistration(entry: Record<string, any>, ctx: ReadContext): 
     // Several endpoints imply the same capability (chat and Anthropic's messages: chat).
     capabilities: r.capabilities ?? [...new Set(endpoints.map((e) => endpoint(e).capability))],
     status: r.status ?? "stable",
+    category: r.category ?? "balanced",
     allow_debug: r.allow_debug === true,
     backend: String(kind),
     settings,
@@ -143,7 +146,9 @@ export function readRegistration(entry: Record<string, any>, ctx: ReadContext): 
     owned_by: provider?.id ?? "understudy",
     defaults,
     overrides,
+    client_side_config: entry.client_side_config,
     file: ctx.rel,
+    entry: ctx.entry,
     created: ctx.mtime,
   });
 }

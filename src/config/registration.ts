@@ -1,6 +1,7 @@
 /** The loaded, validated, immutable form of one registration. */
 import type { Provider } from "../backends/types.js";
 import type { EndpointId } from "../core/operations.js";
+import type { ClientSideConfig } from "./client-side-config.js";
 
 export interface Registration {
   model: string;
@@ -23,11 +24,17 @@ export interface Registration {
   /** Per endpoint, already validated against the endpoint's request schema. */
   defaults: Readonly<Partial<Record<EndpointId, Readonly<Record<string, unknown>>>>>;
   overrides: Readonly<Partial<Record<EndpointId, Readonly<Record<string, unknown>>>>>;
-  /** Path relative to the config directory, and the unix time of the file's last change. */
+  /** Sourcegraph's client-side knobs for Cody (the preset's, overridden by the registration's own). */
+  client_side_config?: ClientSideConfig;
+  /** Sourcegraph's model category. */
+  category: "balanced" | "speed" | "accuracy";
+  /** Path relative to the config directory, the index in a file holding a list, and the unix time of the file's last change. */
   file: string;
+  entry?: number;
   created: number;
 }
 
+/** Each value as configured: a name, alias, model ref or legacy `provider/model`. */
 export interface DefaultModels {
   chat?: string;
   fast_chat?: string;

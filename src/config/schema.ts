@@ -1,8 +1,11 @@
 /** JSON Schemas for the files in the config directory, checked with ajv at load time. */
 import type { JsonSchema } from "../backends/types.js";
 import { ENDPOINTS } from "../core/operations.js";
+import { clientSideConfigSchema } from "./client-side-config.js";
 
+/** `code_completion` is what Sourcegraph calls "autocomplete" (supported-models.json says so). */
 export const CAPABILITIES = ["chat", "completion", "code_completion", "embeddings", "tools", "json_schema", "vision"] as const;
+export const CATEGORIES = ["balanced", "speed", "accuracy"] as const;
 export const STATUSES = ["stable", "beta", "deprecated"] as const;
 
 const name = { type: "string", minLength: 1, pattern: "^[^\\s]+$" };
@@ -27,8 +30,11 @@ export function registrationFileSchema(backendKinds: string[]): JsonSchema {
           capabilities: { type: "array", uniqueItems: true, items: { enum: [...CAPABILITIES] } },
           status: { enum: [...STATUSES] },
           allow_debug: { type: "boolean" },
+          category: { enum: [...CATEGORIES] },
         },
       },
+      preset: name,
+      client_side_config: clientSideConfigSchema,
       local_settings: {
         type: "object",
         required: ["backend"],
@@ -107,8 +113,17 @@ export function providersFileSchema(
   };
 }
 
-export const defaultsFileSchema: JsonSchema = {
+const defaultSlots = { chat: name, fast_chat: name, code_completion: name };
+
+/** defaults.yaml's first shape: the slots at the top level (still read). */
+export const defaultsFileSchema: JsonSchema = { type: "object", additionalProperties: false, properties: defaultSlots };
+
+/** defaults.yaml: `default_models: {chat, fast_chat, code_completion}` and `recommended: [model refs]`. */
+export const defaultModelsFileSchema: JsonSchema = {
   type: "object",
   additionalProperties: false,
-  properties: { chat: name, fast_chat: name, code_completion: name },
+  properties: {
+    default_models: { type: "object", additionalProperties: false, properties: defaultSlots },
+    recommended: { type: "array", uniqueItems: true, items: name },
+  },
 };

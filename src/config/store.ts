@@ -28,7 +28,11 @@ export class ConfigSnapshot {
     readonly config: LoadedConfig,
     private readonly log: Logger,
   ) {
-    this.index = buildIndex(config.registrations);
+    this.index = buildIndex(
+      config.registrations,
+      config.providers.map((p) => p.id),
+      config.defaultModels,
+    );
   }
 
   resolve(model: string, endpoint?: EndpointId): Registration {

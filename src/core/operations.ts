@@ -29,6 +29,10 @@ export const OPERATIONS = [
   // by a backend that has `messages`), so it is served wherever chat is.
   { id: "createAnthropicMessage", method: "post", path: "/v1/messages", capability: "chat", backendMethod: "chat" },
   { id: "countAnthropicMessageTokens", method: "post", path: "/v1/messages/count_tokens", capability: "chat", backendMethod: "chat" },
+  // Sourcegraph's completions API (Cody clients) rides on chat too, at the server's root; /code is
+  // code completion (Sourcegraph's "autocomplete"), which a registration may leave out of its endpoints or capabilities.
+  { id: "createSourcegraphChatCompletion", method: "post", path: "/.api/completions/stream", capability: "chat", backendMethod: "chat" },
+  { id: "createSourcegraphCodeCompletion", method: "post", path: "/.api/completions/code", capability: "code_completion", backendMethod: "chat" },
   { id: "listModels", method: "get", path: "/v1/models" },
   { id: "retrieveModel", method: "get", path: "/v1/models/{model}" },
 ] as const satisfies readonly OperationInfo[];

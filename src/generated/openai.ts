@@ -3661,6 +3661,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.api/completions/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Chat completion (Sourcegraph completions API)
+         * @description Answers the next assistant turn of a conversation of `human` and `assistant` messages, as `{"completion","stopReason"}` or, with `stream: true`, as server-sent events: `completion` frames (the accumulated text up to version 1, `deltaText` from 2), the last with `stopReason`, then `done`. An error after the first byte is an `error` event followed by `done`. Without `model`, the configured default chat model answers (`fast: true`: the fast chat model).
+         */
+        post: operations["createSourcegraphChatCompletion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.api/completions/code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Code completion (Sourcegraph completions API)
+         * @description Autocomplete: the same request and answers as `/.api/completions/stream`, served by a model configured for code completion (without `model`: the default code completion model).
+         */
+        post: operations["createSourcegraphCodeCompletion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     batch_cancelled: {
@@ -30018,6 +30058,55 @@ export interface components {
             /** @enum {string} */
             type: "ping";
         };
+        /** @description The body of `POST /.api/completions/stream` and `POST /.api/completions/code`. */
+        SourcegraphCompletionRequest: {
+            /** @description The conversation; see the `api-version` parameter for its forms. */
+            messages: components["schemas"]["SourcegraphMessage"][];
+            /** @description A model ref (`provider::api_version::model`), a legacy `provider/model`, an alias or a registration's name. Absent: the configured default model. */
+            model?: string;
+            /** @description The most tokens to generate. */
+            maxTokensToSample?: number;
+            temperature?: number;
+            /** @description Sample only from the k most likely tokens; -1 is "not set". */
+            topK?: number;
+            /** @description Nucleus sampling mass; -1 is "not set". */
+            topP?: number;
+            /** @description Text that ends the answer. An empty list is none. */
+            stopSequences?: string[];
+            /** @description The most the whole generation may take, in milliseconds (at most one hour). */
+            timeoutMs?: number;
+            /** @description Answer with server-sent events. */
+            stream?: boolean;
+            /** @description Without `model`, ask for the fast chat model. */
+            fast?: boolean;
+        };
+        SourcegraphMessage: {
+            /** @enum {string} */
+            speaker: "system" | "human" | "assistant";
+            text?: string;
+            /** @description From api-version 2, instead of `text`. A string, or text and image parts. */
+            content?: string | components["schemas"]["SourcegraphContentPart"][];
+        };
+        /** @description A `text` part (`text`) or an `image_url` part (`image_url.url`). */
+        SourcegraphContentPart: {
+            type: string;
+            text?: string;
+            image_url?: {
+                url: string;
+            };
+        };
+        SourcegraphCompletionResponse: {
+            completion: string;
+            /** @description Why the answer ended (`stop`, `length`; an Anthropic upstream's `end_turn`, `stop_sequence`, `max_tokens`). */
+            stopReason?: string;
+        };
+        /** @description The `data` of an event: `completion` events carry `completion` (the accumulated text, up to api-version 1) or `deltaText` (the new text, from 2), the last one `stopReason`; `error` events carry `error`; `done` carries `{}`. */
+        SourcegraphStreamEvent: {
+            completion?: string;
+            deltaText?: string;
+            stopReason?: string;
+            error?: string;
+        };
     };
     responses: {
         /** @description The request was rejected because a rate limit was exceeded. */
@@ -30038,6 +30127,15 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["AnthropicErrorResponse"];
+            };
+        };
+        /** @description An error before the answer began, as plain text (Cody clients read the body as the message). */
+        SourcegraphError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "text/plain": string;
             };
         };
     };
@@ -38307,6 +38405,76 @@ export interface operations {
             500: components["responses"]["AnthropicError"];
             501: components["responses"]["AnthropicError"];
             529: components["responses"]["AnthropicError"];
+        };
+    };
+    createSourcegraphChatCompletion: {
+        parameters: {
+            query?: {
+                /** @description The prompt version the client speaks. Absent: the legacy form (a trailing empty assistant message, the system prompt as the first human turn). 1: `system` messages. 2 and later: `content` on messages, and streamed frames carry `deltaText`. */
+                "api-version"?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SourcegraphCompletionRequest"];
+            };
+        };
+        responses: {
+            /** @description The completion, or its stream of events. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SourcegraphCompletionResponse"];
+                    "text/event-stream": components["schemas"]["SourcegraphStreamEvent"];
+                };
+            };
+            400: components["responses"]["SourcegraphError"];
+            401: components["responses"]["SourcegraphError"];
+            404: components["responses"]["SourcegraphError"];
+            429: components["responses"]["SourcegraphError"];
+            500: components["responses"]["SourcegraphError"];
+            501: components["responses"]["SourcegraphError"];
+            504: components["responses"]["SourcegraphError"];
+        };
+    };
+    createSourcegraphCodeCompletion: {
+        parameters: {
+            query?: {
+                /** @description The prompt version the client speaks. Absent: the legacy form (a trailing empty assistant message, the system prompt as the first human turn). 1: `system` messages. 2 and later: `content` on messages, and streamed frames carry `deltaText`. */
+                "api-version"?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SourcegraphCompletionRequest"];
+            };
+        };
+        responses: {
+            /** @description The completion, or its stream of events. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SourcegraphCompletionResponse"];
+                    "text/event-stream": components["schemas"]["SourcegraphStreamEvent"];
+                };
+            };
+            400: components["responses"]["SourcegraphError"];
+            401: components["responses"]["SourcegraphError"];
+            404: components["responses"]["SourcegraphError"];
+            429: components["responses"]["SourcegraphError"];
+            500: components["responses"]["SourcegraphError"];
+            501: components["responses"]["SourcegraphError"];
+            504: components["responses"]["SourcegraphError"];
         };
     };
 }

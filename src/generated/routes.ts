@@ -4,6 +4,8 @@ import type { RouteSpec } from "../spec/route-spec.js";
 export type { HttpMethod, RouteSpec } from "../spec/route-spec.js";
 
 export const routes: readonly RouteSpec[] = [
+  {"operationId":"createSourcegraphCodeCompletion","method":"post","specPath":"/.api/completions/code","expressPath":"/.api/completions/code","basePath":"","fixedQuery":{},"requestBodySchema":"SourcegraphCompletionRequest","requestBodyRequired":true,"requestContentTypes":["application/json"]},
+  {"operationId":"createSourcegraphChatCompletion","method":"post","specPath":"/.api/completions/stream","expressPath":"/.api/completions/stream","basePath":"","fixedQuery":{},"requestBodySchema":"SourcegraphCompletionRequest","requestBodyRequired":true,"requestContentTypes":["application/json"]},
   {"operationId":"listAssistants","method":"get","specPath":"/assistants","expressPath":"/assistants","fixedQuery":{},"requestBodySchema":null,"requestBodyRequired":false,"requestContentTypes":[]},
   {"operationId":"createAssistant","method":"post","specPath":"/assistants","expressPath":"/assistants","fixedQuery":{},"requestBodySchema":"CreateAssistantRequest","requestBodyRequired":true,"requestContentTypes":["application/json"]},
   {"operationId":"deleteAssistant","method":"delete","specPath":"/assistants/{assistant_id}","expressPath":"/assistants/:assistant_id","fixedQuery":{},"requestBodySchema":null,"requestBodyRequired":false,"requestContentTypes":[]},

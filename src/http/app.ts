@@ -20,6 +20,7 @@ import { createRouteMatcher, type RouteMatcher } from "./route-matcher.js";
 import { dispatchRouted, setRouted, type Routed } from "./express-dispatch.js";
 import { bodyRequired, requireJsonContentType } from "./json-content.js";
 import { catalogue, stableJson } from "../config/catalogue.js";
+import { sourcegraphCatalogue } from "../config/sourcegraph-catalogue.js";
 
 export interface AppOptions {
   services: Services;
@@ -128,6 +129,10 @@ function createApp(options: AppOptions, handlers: Readonly<Record<string, Handle
   });
   app.get("/v1/models.json", (_req, res) => {
     res.type("application/json").send(stableJson(catalogue(services.config.current().config)));
+  });
+  // What a Sourcegraph instance serves its Cody clients: the same catalogue in Sourcegraph's shape.
+  app.get("/.api/modelconfig/supported-models.json", (_req, res) => {
+    res.type("application/json").send(stableJson(sourcegraphCatalogue(services.config.current().config)));
   });
   mountSpecRoutes(app);
 

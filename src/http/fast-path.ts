@@ -20,7 +20,7 @@ import type { RouteMatch } from "./route-matcher.js";
 import type { RequestValidator } from "./validation.js";
 
 /**
- * Implemented POST operations with a required JSON body, a fixed path and no fixed query: the fast
+ * Implemented POST operations with a required JSON body, a fixed path under /v1 and no fixed query: the fast
  * path takes these (the route matcher decides which operation a request is for).
  */
 export function fastPathRoutes(routes: readonly RouteSpec[], handlers: Readonly<Record<string, Handler>>): RouteSpec[] {
@@ -31,7 +31,9 @@ export function fastPathRoutes(routes: readonly RouteSpec[], handlers: Readonly<
       r.requestContentTypes.includes("application/json") &&
       bodyRequired(r) &&
       !r.expressPath.includes(":") &&
-      Object.keys(r.fixedQuery).length === 0,
+      Object.keys(r.fixedQuery).length === 0 &&
+      // The fast path reads no query; the operations at the server's root (Sourcegraph's) read `api-version`.
+      r.basePath === undefined,
   );
 }
 

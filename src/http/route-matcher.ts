@@ -61,7 +61,7 @@ export function createRouteMatcher(routes: readonly RouteSpec[], prefix = API_PR
     const query: FixedQuery = Object.entries(route.fixedQuery);
     const segments = route.expressPath.slice(1).split("/");
     if (segments.every((s) => !s.includes(":"))) {
-      const path = `${prefix}${route.expressPath}`;
+      const path = `${route.basePath ?? prefix}${route.expressPath}`;
       const match: RouteMatch = Object.freeze({ route, params: Object.freeze({}), path });
       bucket(
         bucket(fixedLists, method, () => new Map()),
@@ -69,6 +69,8 @@ export function createRouteMatcher(routes: readonly RouteSpec[], prefix = API_PR
         () => [],
       ).push({ route, query, match });
     } else {
+      // Patterns are matched after the prefix; a path item with its own server has fixed paths only (Sourcegraph's).
+      if (route.basePath !== undefined) throw new Error(`${route.operationId}: a path with its own server cannot have parameters`);
       bucket(
         bucket(patterns, method, () => new Map()),
         segments.length,

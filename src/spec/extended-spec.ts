@@ -58,9 +58,12 @@ const VALUE_KEYS = new Set(["const", "enum"]);
  */
 export function validationSubset(doc: SpecDocument, operationIds: ReadonlySet<string>): SpecDocument {
   const paths: Record<string, Record<string, unknown>> = {};
+  let rootPaths = false;
   for (const [specPath, item] of Object.entries<Record<string, any>>(doc.paths)) {
     for (const [method, op] of Object.entries<any>(item)) {
       if (!operationIds.has(op?.operationId)) continue;
+      // A path item with its own server (Sourcegraph's `/.api/...`, at the root) is validated under "/" too.
+      if (item.servers !== undefined) rootPaths = true;
       const pathOnly = specPath.split("?")[0];
       paths[pathOnly] ??= {};
       paths[pathOnly][method] = {
@@ -85,7 +88,8 @@ export function validationSubset(doc: SpecDocument, operationIds: ReadonlySet<st
   const subset = stripDocs({
     openapi: doc.openapi,
     info: { title: doc.info.title, version: doc.info.version },
-    servers: [{ url: "/v1" }],
+    // The validator reads only the top-level servers: "/" is added for the paths that live at the root.
+    servers: rootPaths ? [{ url: "/v1" }, { url: "/" }] : [{ url: "/v1" }],
     paths,
     components: { schemas },
   }) as SpecDocument;

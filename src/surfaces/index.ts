@@ -8,8 +8,9 @@ import type { Handler } from "../handlers/types.js";
 import type { Surface } from "./types.js";
 import { openAiSurface } from "./openai/index.js";
 import { anthropicSurface } from "./anthropic/index.js";
+import { sourcegraphSurface } from "./sourcegraph/index.js";
 
-export const SURFACES: readonly Surface[] = [openAiSurface, anthropicSurface];
+export const SURFACES: readonly Surface[] = [openAiSurface, anthropicSurface, sourcegraphSurface];
 
 /** The surface that answers for requests no surface claims. */
 export const DEFAULT_SURFACE: Surface = openAiSurface;

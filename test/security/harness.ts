@@ -415,9 +415,16 @@ export function hostileCategory(title: string, setup: () => Promise<CategorySetu
         expect(t.alive()).toBe(true);
         if (!s.rss) return;
         let rss = await settledRss(t);
-        for (let i = 0; i < 10 && rss > baseline * 1.2; i++) rss = await settledRss(t);
-        expect(rss).toBeLessThanOrEqual(baseline * 1.2);
-      }, 30_000);
+        // Up to 6 s: on a busy machine the freed sockets' memory comes back late.
+        for (let i = 0; i < 20 && rss > baseline * 1.2; i++) rss = await settledRss(t);
+        if (rss > baseline * 1.2) {
+          const status = fs
+            .readFileSync(`/proc/${t.pid}/status`, "utf8")
+            .match(/Rss\w+:\s+\d+ kB/g)
+            ?.join(", ");
+          throw new Error(`RSS ${(rss / 2 ** 20).toFixed(1)} MB is over 1.2 x its baseline ${(baseline / 2 ** 20).toFixed(1)} MB (${status})`);
+        }
+      }, 40_000);
     }
   });
 }

@@ -21,6 +21,7 @@ export function buildRouteTable(doc: Json): RouteSpec[] {
         method,
         specPath,
         expressPath: pathPart.replace(/\{([^}]+)\}/g, ":$1"),
+        ...basePathOf(item as Json),
         fixedQuery: Object.fromEntries(new URLSearchParams(query)),
         requestBodySchema: typeof ref === "string" ? ref.replace("#/components/schemas/", "") : null,
         requestBodyRequired: op.requestBody?.required === true,
@@ -29,6 +30,12 @@ export function buildRouteTable(doc: Json): RouteSpec[] {
     }
   }
   return routes.sort(compareRoutes);
+}
+
+/** A path item's own server (OpenAPI's path-level `servers`): its path prefix, without a trailing slash. */
+function basePathOf(item: Json): { basePath?: string } {
+  const url: unknown = item.servers?.[0]?.url;
+  return typeof url === "string" ? { basePath: url.replace(/\/+$/, "") } : {};
 }
 
 /**

@@ -1,5 +1,9 @@
 import { modelObject } from "../../config/catalogue.js";
 import { json, type Handler } from "../../handlers/types.js";
 
-/** Any name that resolves (alias, model ref, provider/model, upstream id) finds the model. */
-export const retrieveModel: Handler = async (call) => json(modelObject(call.services.config.current().resolve(call.params.model)));
+/** Any name that resolves (alias, model ref, provider/model, upstream id, a default name) finds the model, shown with its /v1/models id. */
+export const retrieveModel: Handler = async (call) => {
+  const snapshot = call.services.config.current();
+  const reg = snapshot.resolve(call.params.model);
+  return json(modelObject(reg, snapshot.index.listedId.get(reg)));
+};
