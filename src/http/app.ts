@@ -22,6 +22,9 @@ import { bodyRequired, requireJsonContentType } from "./json-content.js";
 import { catalogue, stableJson } from "../config/catalogue.js";
 import { sourcegraphCatalogue } from "../config/sourcegraph-catalogue.js";
 
+/** How long after start-up the request validator is set up in the background. */
+const VALIDATOR_WARM_DELAY_MS = 250;
+
 export interface AppOptions {
   services: Services;
   log: Logger;
@@ -60,9 +63,11 @@ export function createRequestListener(options: AppOptions): (req: IncomingMessag
   const matchRoute = createRouteMatcher(routes);
   const validator = createRequestValidator(new Set(routes.filter((r) => handlers[r.operationId]).map((r) => r.operationId)));
   const app = createApp(options, handlers, shared, validator);
-  // After the caller's listen (same tick): a first validated request a second later then waits
-  // ~130 ms instead of ~250; measured not to delay the first served request (bench/startup.mjs).
-  setImmediate(() => validator.warm());
+  // Soon after the caller's listen, once the first requests (health checks, model lists: nothing to
+  // validate) had their chance: setting the validator up holds the event loop for ~300 ms with the
+  // three surfaces' schemas, which a first GET /v1/models used to wait behind (bench/startup.mjs).
+  // A request that needs validation before then sets it up itself.
+  setTimeout(() => validator.warm(), VALIDATOR_WARM_DELAY_MS).unref();
   const fastPath = createFastPath({
     app,
     routes: fastPathRoutes(routes, handlers),
