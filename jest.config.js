@@ -4,6 +4,8 @@ export default {
   extensionsToTreatAsEsm: [".ts"],
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
+  // Every answer of the server under test is checked against the spec (issue 13).
+  setupFilesAfterEnv: ["<rootDir>/test/setup-response-validation.ts"],
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   transform: {
     "^.+\\.ts$": ["ts-jest", { useESM: true, tsconfig: "tsconfig.test.json" }],

@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { lintSpec } from "./lint-spec.mjs";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 let passed = 0;
@@ -25,9 +26,10 @@ function check(name, ok) {
 check("npm run generate", step("generate", "npm", ["run", "--silent", "generate"]));
 check(
   "generated files match the committed ones",
-  step("diff", "git", ["diff", "--exit-code", "--stat", "--", "openapi", "src/generated"]) &&
-    spawnSync("git", ["status", "--porcelain", "--", "openapi", "src/generated"], { cwd: root }).stdout.toString().trim() === "",
+  step("diff", "git", ["diff", "--exit-code", "--stat", "--", "openapi", "src/generated", "clients/typescript"]) &&
+    spawnSync("git", ["status", "--porcelain", "--", "openapi", "src/generated", "clients/typescript"], { cwd: root }).stdout.toString().trim() === "",
 );
+check("redocly lint: 0 errors (warnings counted in docs/conformance.md)", lintSpec());
 check("build (tsc)", step("build", "npm", ["run", "--silent", "build"]));
 check("type-check (src, test)", step("tsc", "npx", ["tsc", "-p", "tsconfig.test.json"]));
 check("format (prettier --check)", step("format", "npm", ["run", "--silent", "format:check"]));

@@ -12,6 +12,8 @@ import { catalogue, stableJson } from "./config/catalogue.js";
 import { sourcegraphCatalogue } from "./config/sourcegraph-catalogue.js";
 import { projectRoot } from "./core/paths.js";
 import { demoModelPath, writeDemoModel } from "./demo-model/demo-model.js";
+import { DEFAULT_URL as DOCTOR_URL, DOCTOR_DEFAULTS_HELP } from "./doctor/defaults.js";
+import type { DoctorCliOptions } from "./doctor/report.js";
 
 const defaultConfigDir = () => process.env.UNDERSTUDY_CONFIG ?? path.join(projectRoot(), "config");
 
@@ -113,6 +115,18 @@ export function buildCli(): Command {
       await writeDemoModel(opts.out);
       console.log(`wrote ${opts.out} (${fs.statSync(opts.out).size} bytes)`);
     });
+  program
+    .command("doctor")
+    .description(`check a running OpenAI-compatible server against the spec, model by model (bounds: ${DOCTOR_DEFAULTS_HELP}); exit 1 on any failure`)
+    .option("--url <url>", "the server's root URL", DOCTOR_URL)
+    .option("--key <key>", "API key to send (default env OPENAI_API_KEY)")
+    .option("--model <model...>", "check these models (default: every model /v1/models lists)")
+    .option("--json", "print the report as JSON")
+    .option("--timeout <seconds>", "per-check timeout")
+    .option("--total-timeout <seconds>", "timeout of the whole run")
+    .option("--max-models <n>", "check at most this many models")
+    // Loaded on use: the doctor (and the openai SDK) stay out of the server's start-up.
+    .action(async (opts: DoctorCliOptions) => (await import("./doctor/report.js")).doctorCommand(opts));
   return program;
 }
 

@@ -54,6 +54,12 @@ describe("extended spec", () => {
       "/messages/count_tokens",
       "/.api/completions/stream",
       "/.api/completions/code",
+      // The service routes, described by patches/004-served-extensions.yaml (not operations of the route table).
+      "/models.json",
+      "/health",
+      "/openapi.json",
+      "/openapi.yaml",
+      "/.api/modelconfig/supported-models.json",
     ]);
     expect(routes).toHaveLength(292);
   });

@@ -147,3 +147,19 @@ export class ServerBusyError extends ApiError {
 export function internalError(requestId: string): ApiError {
   return new ApiError(500, "server_error", `The server had an error while processing your request (request id ${requestId})`, null, "internal_error");
 }
+
+/**
+ * Statuses a retry cannot change: the request itself is refused (400, 404, 413, 415) or the server
+ * cannot do it at all (501). Their responses say `x-should-retry: false`, which the openai and
+ * anthropic SDKs (and Stainless-generated clients generally) obey before their own rules; without
+ * it they retry every 5xx, a 501 three times over a second and more.
+ */
+export const NOT_RETRYABLE_STATUSES: ReadonlySet<number> = new Set([400, 404, 413, 415, 501]);
+
+const NO_RETRY_HEADERS: Readonly<Record<string, string>> = Object.freeze({ "x-should-retry": "false" });
+
+/** The headers of an error's response: its own, plus `x-should-retry: false` for a status a retry cannot change. */
+export function errorHeaders(err: ApiError): Readonly<Record<string, string>> {
+  if (!NOT_RETRYABLE_STATUSES.has(err.status)) return err.headers;
+  return Object.keys(err.headers).length === 0 ? NO_RETRY_HEADERS : { ...err.headers, ...NO_RETRY_HEADERS };
+}

@@ -3701,6 +3701,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/models.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The model configuration (models.json) */
+        get: operations["getModelCatalogue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Liveness and configuration health */
+        get: operations["getHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This document (OpenAPI 3.1, JSON) */
+        get: operations["getOpenApiDocument"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.yaml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This document (OpenAPI 3.1, YAML) */
+        get: operations["getOpenApiDocumentYaml"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.api/modelconfig/supported-models.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The model catalogue in Sourcegraph's shape (Cody clients) */
+        get: operations["getSourcegraphSupportedModels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     batch_cancelled: {
@@ -3712,7 +3797,10 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** @description Sent when a batch has been cancelled. */
+        /**
+         * Sent when a batch has been cancelled
+         * @description Sent when a batch has been cancelled.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -3754,7 +3842,10 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** @description Sent when a batch has completed processing. */
+        /**
+         * Sent when a batch has completed processing
+         * @description Sent when a batch has completed processing.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -3796,7 +3887,10 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** @description Sent when a batch has expired before completion. */
+        /**
+         * Sent when a batch has expired before completion
+         * @description Sent when a batch has expired before completion.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -3838,7 +3932,10 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** @description Sent when a batch has failed. */
+        /**
+         * Sent when a batch has failed
+         * @description Sent when a batch has failed.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -3880,7 +3977,10 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** @description Sent when an eval run has been canceled. */
+        /**
+         * Sent when an eval run has been canceled
+         * @description Sent when an eval run has been canceled.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -3922,7 +4022,10 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** @description Sent when an eval run has failed. */
+        /**
+         * Sent when an eval run has failed
+         * @description Sent when an eval run has failed.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -3964,7 +4067,10 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** @description Sent when an eval run has succeeded. */
+        /**
+         * Sent when an eval run has succeeded
+         * @description Sent when an eval run has succeeded.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -4006,7 +4112,10 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** @description Sent when a fine-tuning job has been cancelled. */
+        /**
+         * Sent when a fine-tuning job has been cancelled
+         * @description Sent when a fine-tuning job has been cancelled.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -4048,7 +4157,10 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** @description Sent when a fine-tuning job has failed. */
+        /**
+         * Sent when a fine-tuning job has failed
+         * @description Sent when a fine-tuning job has failed.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -4090,7 +4202,10 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** @description Sent when a fine-tuning job has succeeded. */
+        /**
+         * Sent when a fine-tuning job has succeeded
+         * @description Sent when a fine-tuning job has succeeded.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -4132,7 +4247,10 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** @description Sent when an incoming API SIP session is available for Live acceptance. */
+        /**
+         * Sent when an incoming API SIP session is available for Live acceptance
+         * @description Sent when an incoming API SIP session is available for Live acceptance.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -4174,7 +4292,10 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** @description Sent when an incoming API SIP session is available for Realtime acceptance. */
+        /**
+         * Sent when an incoming API SIP session is available for Realtime acceptance
+         * @description Sent when an incoming API SIP session is available for Realtime acceptance.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -4216,7 +4337,10 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** @description Sent when a background response has been cancelled. */
+        /**
+         * Sent when a background response has been cancelled
+         * @description Sent when a background response has been cancelled.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -4258,7 +4382,10 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** @description Sent when a background response has completed successfully. */
+        /**
+         * Sent when a background response has completed successfully
+         * @description Sent when a background response has completed successfully.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -4300,7 +4427,10 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** @description Sent when a background response has failed. */
+        /**
+         * Sent when a background response has failed
+         * @description Sent when a background response has failed.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -4342,7 +4472,10 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** @description Sent when a background response is incomplete. */
+        /**
+         * Sent when a background response is incomplete
+         * @description Sent when a background response is incomplete.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -6225,7 +6358,7 @@ export interface components {
              */
             type: "and" | "or";
             /** @description Array of filters to combine. Items can be `ComparisonFilter` or `CompoundFilter`. */
-            filters: (components["schemas"]["ComparisonFilter"] | unknown)[];
+            filters: (components["schemas"]["ComparisonFilter"] | components["schemas"]["CompoundFilter"])[];
         };
         ComputerAction: components["schemas"]["ClickParam"] | components["schemas"]["DoubleClickAction"] | components["schemas"]["DragParam"] | components["schemas"]["KeyPressAction"] | components["schemas"]["MoveParam"] | components["schemas"]["ScreenshotParam"] | components["schemas"]["ScrollParam"] | components["schemas"]["TypeParam"] | components["schemas"]["WaitParam"];
         /**
@@ -6806,6 +6939,7 @@ export interface components {
             object: "chat.completion";
             usage?: components["schemas"]["CompletionUsage"];
             moderation?: components["schemas"]["ChatCompletionModeration"] | null;
+            "x-localai-debug"?: components["schemas"]["LocalAIDebugEcho"];
         };
         /**
          * @description Represents a streamed chunk of a chat completion response returned
@@ -6876,6 +7010,7 @@ export interface components {
              */
             usage?: components["schemas"]["CompletionUsage"] | null;
             moderation?: components["schemas"]["ChatCompletionModeration"] | null;
+            "x-localai-debug"?: components["schemas"]["LocalAIDebugEcho"];
         };
         CreateCompletionRequest: {
             /** @description ID of the model to use. You can use the [List models](/docs/api-reference/models/list) API to see all of your available models, or see our [Model overview](/docs/models) for descriptions of them. */
@@ -7037,6 +7172,7 @@ export interface components {
              */
             object: "text_completion";
             usage?: components["schemas"]["CompletionUsage"];
+            "x-localai-debug"?: components["schemas"]["LocalAIDebugEcho"];
         };
         CreateContainerBody: {
             /** @description Name of the container to create. */
@@ -7115,6 +7251,7 @@ export interface components {
                 /** @description The total number of tokens used by the request. */
                 total_tokens: number;
             };
+            "x-localai-debug"?: components["schemas"]["LocalAIDebugEcho"];
         };
         /**
          * CompletionsRunDataSource
@@ -7808,7 +7945,7 @@ export interface components {
              *     probability. In some cases, the number of returned tokens may be fewer than
              *     requested.
              */
-            top_logprobs?: number;
+            top_logprobs?: number | null;
         };
         CreateModerationRequest: {
             /**
@@ -8003,8 +8140,8 @@ export interface components {
             max_prompt_tokens?: number | null;
             /** @description The maximum number of completion tokens that may be used over the course of the run. The run will make a best effort to use only the number of completion tokens specified, across multiple turns of the run. If the run exceeds the number of completion tokens specified, the run will end with status `incomplete`. See `incomplete_details` for more info. */
             max_completion_tokens?: number | null;
-            truncation_strategy?: components["schemas"]["TruncationObject"] & unknown;
-            tool_choice?: components["schemas"]["AssistantsApiToolChoiceOption"] & unknown;
+            truncation_strategy?: components["schemas"]["TruncationObject"];
+            tool_choice?: components["schemas"]["AssistantsApiToolChoiceOption"];
             parallel_tool_calls?: components["schemas"]["ParallelToolCalls"];
             response_format?: components["schemas"]["AssistantsApiResponseFormatOption"] | null;
         };
@@ -8100,8 +8237,8 @@ export interface components {
             max_prompt_tokens?: number | null;
             /** @description The maximum number of completion tokens that may be used over the course of the run. The run will make a best effort to use only the number of completion tokens specified, across multiple turns of the run. If the run exceeds the number of completion tokens specified, the run will end with status `incomplete`. See `incomplete_details` for more info. */
             max_completion_tokens?: number | null;
-            truncation_strategy?: components["schemas"]["TruncationObject"] & unknown;
-            tool_choice?: components["schemas"]["AssistantsApiToolChoiceOption"] & unknown;
+            truncation_strategy?: components["schemas"]["TruncationObject"];
+            tool_choice?: components["schemas"]["AssistantsApiToolChoiceOption"];
             parallel_tool_calls?: components["schemas"]["ParallelToolCalls"];
             response_format?: components["schemas"]["AssistantsApiResponseFormatOption"] | null;
         };
@@ -8692,13 +8829,13 @@ export interface components {
         Embedding: {
             /** @description The index of the embedding in the list of embeddings. */
             index: number;
-            /** @description The embedding vector, which is a list of floats. The length of vector depends on the model as listed in the [embedding guide](/docs/guides/embeddings). */
-            embedding: number[];
             /**
              * @description The object type, which is always "embedding".
              * @enum {string}
              */
             object: "embedding";
+            /** @description The embedding vector, a list of floats, or with `encoding_format` `base64` their little-endian float32 bytes in base64. */
+            embedding: number[] | string;
         };
         Error: {
             code: string | null;
@@ -11231,6 +11368,21 @@ export interface components {
             owned_by: string;
             /** @description The date when the model will shut down, or null if not announced. */
             shutdown_date?: string | null;
+            /** @description A human-readable name (the registration's `display_name`). */
+            display_name?: string;
+            /** @description The model's context size in tokens, or null when the registration does not say. */
+            context_window?: number | null;
+            /** @description The most tokens one answer may have, or null when the registration does not say. */
+            max_output_tokens?: number | null;
+            /** @description What the model can do (`chat`, `completion`, `embeddings`, `code_completion`, `tools`, `vision`...). */
+            capabilities?: string[];
+            /**
+             * @description The registration's lifecycle status.
+             * @enum {string}
+             */
+            status?: "stable" | "beta" | "deprecated";
+            /** @description Other names that resolve to this model. */
+            aliases?: string[];
         };
         ModelIds: components["schemas"]["ModelIdsShared"] | components["schemas"]["ModelIdsResponses"];
         /** @description Model ID used to generate the response, like `gpt-5` or `o3`. OpenAI offers a wide range of models with different capabilities, performance characteristics, and price points. Refer to the [model guide](/docs/models) to browse and compare available models. */
@@ -18443,8 +18595,8 @@ export interface components {
             max_prompt_tokens: number | null;
             /** @description The maximum number of completion tokens specified to have been used over the course of the run. */
             max_completion_tokens: number | null;
-            truncation_strategy: components["schemas"]["TruncationObject"] & unknown;
-            tool_choice: components["schemas"]["AssistantsApiToolChoiceOption"] & unknown;
+            truncation_strategy: components["schemas"]["TruncationObject"];
+            tool_choice: components["schemas"]["AssistantsApiToolChoiceOption"];
             parallel_tool_calls: components["schemas"]["ParallelToolCalls"];
             response_format: components["schemas"]["AssistantsApiResponseFormatOption"] | null;
         };
@@ -18942,7 +19094,7 @@ export interface components {
          *     returned text will not contain the stop sequence.
          * @default null
          */
-        StopConfiguration: (string | null) | string[] | null;
+        StopConfiguration: string | string[] | null;
         SubmitToolOutputsRunRequest: {
             /** @description A list of tools for which the outputs are being submitted. */
             tool_outputs: {
@@ -19424,7 +19576,7 @@ export interface components {
         UpdateVectorStoreRequest: {
             /** @description The name of the vector store. */
             name?: string | null;
-            expires_after?: components["schemas"]["VectorStoreExpirationAfter"] & unknown;
+            expires_after?: components["schemas"]["VectorStoreExpirationAfter"];
             metadata?: components["schemas"]["Metadata"];
         };
         UpdateVoiceConsentRequest: {
@@ -25069,7 +25221,7 @@ export interface components {
              */
             type: "and" | "or";
             /** @description Array of filters to combine. Items can be `ComparisonFilter` or `CompoundFilter`. */
-            filters: (components["schemas"]["BetaComparisonFilter"] | unknown)[];
+            filters: (components["schemas"]["BetaComparisonFilter"] | components["schemas"]["BetaCompoundFilter"])[];
         };
         /**
          * Comparison Filter
@@ -29662,7 +29814,7 @@ export interface components {
              *     probability. In some cases, the number of returned tokens may be fewer than
              *     requested.
              */
-            top_logprobs?: number;
+            top_logprobs?: number | null;
         };
         /** @description Event emitted while a response is streamed. */
         BetaResponseStreamEvent: components["schemas"]["BetaResponseAudioDeltaEvent"] | components["schemas"]["BetaResponseAudioDoneEvent"] | components["schemas"]["BetaResponseAudioTranscriptDeltaEvent"] | components["schemas"]["BetaResponseAudioTranscriptDoneEvent"] | components["schemas"]["BetaResponseCodeInterpreterCallCodeDeltaEvent"] | components["schemas"]["BetaResponseCodeInterpreterCallCodeDoneEvent"] | components["schemas"]["BetaResponseCodeInterpreterCallCompletedEvent"] | components["schemas"]["BetaResponseCodeInterpreterCallInProgressEvent"] | components["schemas"]["BetaResponseCodeInterpreterCallInterpretingEvent"] | components["schemas"]["BetaResponseCompletedEvent"] | components["schemas"]["BetaResponseContentPartAddedEvent"] | components["schemas"]["BetaResponseContentPartDoneEvent"] | components["schemas"]["BetaResponseCreatedEvent"] | components["schemas"]["BetaResponseErrorEvent"] | components["schemas"]["BetaResponseFileSearchCallCompletedEvent"] | components["schemas"]["BetaResponseFileSearchCallInProgressEvent"] | components["schemas"]["BetaResponseFileSearchCallSearchingEvent"] | components["schemas"]["BetaResponseFunctionCallArgumentsDeltaEvent"] | components["schemas"]["BetaResponseFunctionCallArgumentsDoneEvent"] | components["schemas"]["BetaResponseShellCallCommandAddedStreamingEvent"] | components["schemas"]["BetaResponseShellCallCommandDeltaStreamingEvent"] | components["schemas"]["BetaResponseShellCallCommandDoneStreamingEvent"] | components["schemas"]["BetaResponseShellCallOutputContentDeltaStreamingEvent"] | components["schemas"]["BetaResponseShellCallOutputContentDoneStreamingEvent"] | components["schemas"]["BetaResponseInProgressEvent"] | components["schemas"]["BetaResponseFailedEvent"] | components["schemas"]["BetaResponseIncompleteEvent"] | components["schemas"]["BetaResponseOutputItemAddedEvent"] | components["schemas"]["BetaResponseOutputItemDoneEvent"] | components["schemas"]["BetaResponseReasoningSummaryPartAddedEvent"] | components["schemas"]["BetaResponseReasoningSummaryPartDoneEvent"] | components["schemas"]["BetaResponseReasoningSummaryTextDeltaEvent"] | components["schemas"]["BetaResponseReasoningSummaryTextDoneEvent"] | components["schemas"]["BetaResponseReasoningTextDeltaEvent"] | components["schemas"]["BetaResponseReasoningTextDoneEvent"] | components["schemas"]["BetaResponseRefusalDeltaEvent"] | components["schemas"]["BetaResponseRefusalDoneEvent"] | components["schemas"]["BetaResponseTextDeltaEvent"] | components["schemas"]["BetaResponseTextDoneEvent"] | components["schemas"]["BetaResponseWebSearchCallCompletedEvent"] | components["schemas"]["BetaResponseWebSearchCallInProgressEvent"] | components["schemas"]["BetaResponseWebSearchCallSearchingEvent"] | components["schemas"]["BetaResponseImageGenCallCompletedEvent"] | components["schemas"]["BetaResponseImageGenCallGeneratingEvent"] | components["schemas"]["BetaResponseImageGenCallInProgressEvent"] | components["schemas"]["BetaResponseImageGenCallPartialImageEvent"] | components["schemas"]["BetaResponseMCPCallArgumentsDeltaEvent"] | components["schemas"]["BetaResponseMCPCallArgumentsDoneEvent"] | components["schemas"]["BetaResponseMCPCallCompletedEvent"] | components["schemas"]["BetaResponseMCPCallFailedEvent"] | components["schemas"]["BetaResponseMCPCallInProgressEvent"] | components["schemas"]["BetaResponseMCPListToolsCompletedEvent"] | components["schemas"]["BetaResponseMCPListToolsFailedEvent"] | components["schemas"]["BetaResponseMCPListToolsInProgressEvent"] | components["schemas"]["BetaResponseOutputTextAnnotationAddedEvent"] | components["schemas"]["BetaResponseQueuedEvent"] | components["schemas"]["BetaResponseCustomToolCallInputDeltaEvent"] | components["schemas"]["BetaResponseCustomToolCallInputDoneEvent"];
@@ -30106,6 +30258,140 @@ export interface components {
             deltaText?: string;
             stopReason?: string;
             error?: string;
+        };
+        /** @description With `x-localai-extensions.debug: true` (and a registration that allows it): the merged request exactly as the backend received it. Streamed answers carry it on the first chunk. */
+        LocalAIDebugEcho: {
+            /** @description The model name of the registration that served the request. */
+            registration: string;
+            /** @description The backend type (`llama-cpp`, `upstream`, `demo`...). */
+            backend: string;
+            /** @description Registration defaults + the request + overrides, as the backend received them. */
+            request: Record<string, never>;
+        };
+        UnderstudyHealth: {
+            /**
+             * @description `degraded` when the last configuration reload failed (the previous configuration is still served).
+             * @enum {string}
+             */
+            status: "ok" | "degraded";
+            version: string;
+            uptime_s: number;
+            config: {
+                /** @enum {string} */
+                status: "ok" | "error";
+                revision: string;
+                models: number;
+                errors: string[];
+                /** Format: date-time */
+                loaded_at: string;
+                /** @description Registrations whose model is in memory now. */
+                loaded_models: string[];
+            };
+        };
+        /** @description The whole model configuration (models.json), with sorted keys so that the same configuration gives the same bytes. */
+        UnderstudyModelCatalogue: {
+            schema_version: string;
+            revision: string;
+            providers: {
+                id: string;
+                display_name: string;
+                type: string;
+                api_version?: string;
+            }[];
+            models: {
+                model_ref: string;
+                model_name: string;
+                display_name: string;
+                aliases: string[];
+                capabilities: string[];
+                context_window: number | null;
+                max_output_tokens: number | null;
+                /** @enum {string} */
+                status: "stable" | "beta" | "deprecated";
+                endpoints: string[];
+            }[];
+            default_models: {
+                chat: string | null;
+                fast_chat: string | null;
+                code_completion: string | null;
+            };
+        };
+        /** @description Sourcegraph model configuration (internal/modelconfig/types ModelConfiguration), as Cody clients read it. */
+        SourcegraphSupportedModels: {
+            schemaVersion: string;
+            revision: string;
+            providers: {
+                id: string;
+                displayName: string;
+            }[];
+            models: {
+                modelRef: components["schemas"]["SourcegraphModelRef"];
+                displayName: string;
+                modelName: string;
+                capabilities: ("chat" | "autocomplete" | "edit" | "vision" | "tools")[];
+                /** @enum {unknown} */
+                category: "balanced" | "speed" | "accuracy";
+                /** @enum {unknown} */
+                status: "experimental" | "beta" | "stable" | "deprecated" | "waitlist";
+                /** @enum {unknown} */
+                tier: "free" | "pro" | "enterprise";
+                contextWindow: {
+                    maxInputTokens: number;
+                    maxOutputTokens: number;
+                };
+                clientSideConfig?: {
+                    openaicompatible?: components["schemas"]["SourcegraphOpenAICompatibleConfig"];
+                };
+            }[];
+            defaultModels: {
+                chat: components["schemas"]["SourcegraphModelRef"] | null;
+                fastChat: components["schemas"]["SourcegraphModelRef"] | null;
+                codeCompletion: components["schemas"]["SourcegraphModelRef"] | null;
+            };
+        };
+        SourcegraphModelRef: string;
+        SourcegraphTokenCount: number;
+        SourcegraphSamplingNumber: number;
+        SourcegraphOpenAICompatibleConfig: {
+            stopSequences?: string[];
+            endOfText?: string;
+            contextSizeHintTotalCharacters?: components["schemas"]["SourcegraphTokenCount"];
+            contextSizeHintPrefixCharacters?: components["schemas"]["SourcegraphTokenCount"];
+            contextSizeHintSuffixCharacters?: components["schemas"]["SourcegraphTokenCount"];
+            chatPreInstruction?: string;
+            editPostInstruction?: string;
+            autocompleteSinglelineTimeout?: components["schemas"]["SourcegraphTokenCount"];
+            autocompleteMultilineTimeout?: components["schemas"]["SourcegraphTokenCount"];
+            chatTopK?: components["schemas"]["SourcegraphSamplingNumber"];
+            chatTopP?: components["schemas"]["SourcegraphSamplingNumber"];
+            chatTemperature?: components["schemas"]["SourcegraphSamplingNumber"];
+            chatMaxTokens?: components["schemas"]["SourcegraphTokenCount"];
+            autoCompleteTopK?: components["schemas"]["SourcegraphSamplingNumber"];
+            autoCompleteTopP?: components["schemas"]["SourcegraphSamplingNumber"];
+            autoCompleteTemperature?: components["schemas"]["SourcegraphSamplingNumber"];
+            autoCompleteSinglelineMaxTokens?: components["schemas"]["SourcegraphTokenCount"];
+            autoCompleteMultilineMaxTokens?: components["schemas"]["SourcegraphTokenCount"];
+            editTopK?: components["schemas"]["SourcegraphSamplingNumber"];
+            editTopP?: components["schemas"]["SourcegraphSamplingNumber"];
+            editTemperature?: components["schemas"]["SourcegraphSamplingNumber"];
+            editMaxTokens?: components["schemas"]["SourcegraphTokenCount"];
+        };
+        /** @description A chunk of a streamed text completion: a CreateCompletionResponse whose `finish_reason` is null until the last chunk, and, with `stream_options.include_usage`, a last chunk with no choices and the usage. */
+        CreateCompletionStreamResponse: {
+            id: string;
+            /** @enum {string} */
+            object: "text_completion";
+            created: number;
+            model: string;
+            system_fingerprint?: string;
+            choices: {
+                index: number;
+                text: string;
+                finish_reason: ("stop" | "length" | "content_filter") | null;
+                logprobs?: Record<string, never> | null;
+            }[];
+            usage?: components["schemas"]["CompletionUsage"] | null;
+            "x-localai-debug"?: components["schemas"]["LocalAIDebugEcho"];
         };
     };
     responses: {
@@ -30783,6 +31069,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CreateCompletionResponse"];
+                    "text/event-stream": components["schemas"]["CreateCompletionStreamResponse"];
                 };
             };
             429: components["responses"]["TooManyRequests"];
@@ -38475,6 +38762,106 @@ export interface operations {
             500: components["responses"]["SourcegraphError"];
             501: components["responses"]["SourcegraphError"];
             504: components["responses"]["SourcegraphError"];
+        };
+    };
+    getModelCatalogue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The catalogue. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnderstudyModelCatalogue"];
+                };
+            };
+        };
+    };
+    getHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The server's health. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnderstudyHealth"];
+                };
+            };
+        };
+    };
+    getOpenApiDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The extended spec. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+        };
+    };
+    getOpenApiDocumentYaml: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The extended spec. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/yaml": string;
+                };
+            };
+        };
+    };
+    getSourcegraphSupportedModels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The catalogue. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SourcegraphSupportedModels"];
+                };
+            };
         };
     };
 }

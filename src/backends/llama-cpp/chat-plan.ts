@@ -11,6 +11,7 @@ import { boundedMaxTokens, charBudget, checkChars, messageChars, requestedTokens
 import type { Loaded, LlamaRuntime } from "./runtime.js";
 import { samplingOptions, type Sampling } from "./sampling.js";
 import { checkJsonSchema } from "./schema-limits.js";
+import { compileOutputCheck, type OutputCheck } from "./schema-output.js";
 import { planTools, type Tool, type ToolChoice } from "./tools.js";
 import { CHAT_UNSUPPORTED, rejectUnsupported } from "./unsupported.js";
 
@@ -20,21 +21,24 @@ export interface ChatPlan {
   /** Tokens forced at the start of the answer (tool_choice required / named). */
   forcedPrefix: Token[];
   sampling: Sampling;
-  schemaGrammar?: LlamaJsonSchemaGrammar<any>;
+  /** json_schema output: node-llama-cpp's check of what its grammar follows, then ours of what it cannot (bounds, dates). */
+  schemaCheck?: { grammar: LlamaJsonSchemaGrammar<any>; output: OutputCheck };
   maxTokens: number;
   promptTokens: number;
   n: number;
   maxParallelFunctionCalls?: number;
 }
 
-async function schemaGrammar(req: ChatRequest, llama: Llama): Promise<LlamaJsonSchemaGrammar<any> | LlamaGrammar | undefined> {
+async function schemaGrammar(req: ChatRequest, llama: Llama): Promise<{ grammar?: LlamaGrammar; check?: ChatPlan["schemaCheck"] }> {
   const format = req.response_format as { type: string; json_schema?: { schema?: Record<string, unknown> } } | undefined;
-  if (!format || format.type === "text") return undefined;
-  if (format.type === "json_object") return llama.getGrammarFor("json");
+  if (!format || format.type === "text") return {};
+  if (format.type === "json_object") return { grammar: await llama.getGrammarFor("json") };
   const param = "response_format.json_schema.schema";
   const { schema } = checkJsonSchema(format.json_schema?.schema ?? {}, param);
+  const output = compileOutputCheck(schema);
   try {
-    return await llama.createGrammarForJsonSchema(schema as never);
+    const grammar = await llama.createGrammarForJsonSchema(schema as never);
+    return { grammar, check: { grammar, output } };
   } catch (err) {
     throw new InvalidRequestError(`This JSON schema cannot be turned into a grammar: ${clipEcho((err as Error).message, 200)}`, param, "invalid_schema");
   }
@@ -72,7 +76,8 @@ export async function planChat(req: ChatRequest, runtime: LlamaRuntime): Promise
   const functions = tools.functions;
   const history = toChatHistory(req.messages as ChatMessage[], { allowImages: false });
   const sampling = await samplingOptions(req as never, llama, loaded.model, contextSize);
-  const formatGrammar = await schemaGrammar(req, llama);
+  const format = await schemaGrammar(req, llama);
+  const formatGrammar = format.grammar;
   if (formatGrammar && sampling.grammar)
     throw new InvalidRequestError(
       "Use either response_format or x-localai-extensions.grammar, not both",
@@ -104,11 +109,12 @@ export async function planChat(req: ChatRequest, runtime: LlamaRuntime): Promise
     functions,
     forcedPrefix,
     sampling,
-    schemaGrammar: (req.response_format as { type?: string } | undefined)?.type === "json_schema" ? (formatGrammar as LlamaJsonSchemaGrammar<any>) : undefined,
+    schemaCheck: format.check,
     maxTokens: boundedMaxTokens(requested ?? Infinity, contextSize - promptTokens),
     promptTokens,
     n: req.n ?? 1,
-    maxParallelFunctionCalls: req.parallel_tool_calls === false ? 1 : undefined,
+    // A named tool_choice is OpenAI's "call this function": one call, as with parallel_tool_calls false.
+    maxParallelFunctionCalls: req.parallel_tool_calls === false || typeof req.tool_choice === "object" ? 1 : undefined,
   };
 }
 

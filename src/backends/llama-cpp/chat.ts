@@ -16,6 +16,7 @@ import {
 import type { CallContext, ChatRequest } from "../types.js";
 import { planChat, type ChatPlan } from "./chat-plan.js";
 import type { LlamaRuntime, Slot } from "./runtime.js";
+import { JsonCompactor } from "./json-compact.js";
 import { generationOptions } from "./sampling.js";
 
 const FINISH: Record<string, FinishReason> = {
@@ -45,25 +46,34 @@ function finishOf(res: LlamaChatResponse<any>, signal: AbortSignal): FinishReaso
   return FINISH[reason] ?? "stop";
 }
 
+/** The stop reasons that mean the grammar itself ended the output: only then is it whole JSON to check. */
+const GRAMMAR_DONE = new Set(["stopGenerationTrigger", "eogToken"]);
+
 /** Generates one choice on a slot. */
 export async function generateChoice(slot: Slot, plan: ChatPlan, choice: number, signal: AbortSignal, events: ChoiceEvents = {}): Promise<ChoiceResult> {
-  let completionTokens = 0;
-  const ids = new Map<number, string>();
+  // Tokens of a tool call never reach onToken (node-llama-cpp reports only text tokens there), so
+  // the count is the sequence's output meter: it meters each generated token, text or call.
+  const meter = slot.sequence.tokenMeter;
+  const outputBefore = meter.usedOutputTokens;
+  /** Per call: its id (the same in the chunks and the answer) and the compactor of its streamed arguments. */
+  const calls = new Map<number, { id: string; args: JsonCompactor }>();
   const base = await generationOptions(plan.sampling, slot.sequence.model, {
     choice,
     maxTokens: plan.maxTokens,
     contextSize: slot.sequence.contextSize,
     signal,
     forcedPrefix: plan.forcedPrefix,
-    onToken: (tokens) => void (completionTokens += tokens.length),
     onTextChunk: events.onText,
   });
   const onFunctionCallParamsChunk = (chunk: { callIndex: number; functionName: string; paramsChunk: string }) => {
-    if (!ids.has(chunk.callIndex)) {
-      ids.set(chunk.callIndex, newId("call_"));
-      events.onToolCallStart?.(chunk.callIndex, { id: ids.get(chunk.callIndex)!, type: "function", function: { name: chunk.functionName, arguments: "" } });
+    let call = calls.get(chunk.callIndex);
+    if (!call) {
+      call = { id: newId("call_"), args: new JsonCompactor() };
+      calls.set(chunk.callIndex, call);
+      events.onToolCallStart?.(chunk.callIndex, { id: call.id, type: "function", function: { name: chunk.functionName, arguments: "" } });
     }
-    if (chunk.paramsChunk) events.onToolCallArguments?.(chunk.callIndex, chunk.paramsChunk);
+    const fragment = call.args.push(chunk.paramsChunk);
+    if (fragment) events.onToolCallArguments?.(chunk.callIndex, fragment);
   };
   // node-llama-cpp takes a grammar or functions, never both (the plan has refused the mix).
   const res = plan.functions
@@ -78,19 +88,23 @@ export async function generateChoice(slot: Slot, plan: ChatPlan, choice: number,
       )
     : await slot.chat.generateResponse(plan.history, Object.assign(base, { grammar: plan.sampling.grammar }));
   const toolCalls = (res.functionCalls ?? []).map((fc, i) => ({
-    id: ids.get(i) ?? newId("call_"),
+    id: calls.get(i)?.id ?? newId("call_"),
     type: "function" as const,
+    // The parsed params, not the streamed text: a character split across tokens can reach a
+    // fragment as U+FFFD, while the whole text was decoded at once.
     function: { name: fc.functionName, arguments: JSON.stringify(fc.params ?? {}) },
   }));
   // A call cut short by max_tokens is dropped; the complete calls before it still make a tool_calls answer.
   const finish = toolCalls.length > 0 ? "tool_calls" : finishOf(res, signal);
-  if (plan.schemaGrammar && finish === "stop") checkSchema(plan, res.response);
-  return { text: res.response, toolCalls, finish, completionTokens: Math.min(completionTokens, plan.maxTokens) };
+  // Text cut by max_tokens or a stop sequence is served as it is, like any cut answer.
+  if (plan.schemaCheck && GRAMMAR_DONE.has(res.metadata.stopReason)) checkSchema(plan.schemaCheck, res.response);
+  const completionTokens = Math.min(meter.usedOutputTokens - outputBefore, plan.maxTokens);
+  return { text: res.response, toolCalls, finish, completionTokens };
 }
 
-function checkSchema(plan: ChatPlan, text: string): void {
+function checkSchema(check: NonNullable<ChatPlan["schemaCheck"]>, text: string): void {
   try {
-    plan.schemaGrammar!.parse(text);
+    check.output(check.grammar.parse(text));
   } catch (err) {
     throw new ApiError(
       500,

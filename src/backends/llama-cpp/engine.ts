@@ -5,6 +5,7 @@
  */
 import type { Llama, LlamaModel } from "node-llama-cpp";
 import { ServiceUnavailableError } from "../../core/errors.js";
+import { restrictJsonNumbers } from "./json-numbers.js";
 
 type NodeLlamaCpp = typeof import("node-llama-cpp");
 
@@ -12,7 +13,8 @@ let moduleP: Promise<NodeLlamaCpp> | undefined;
 let llamaP: Promise<Llama> | undefined;
 
 export function nodeLlamaCpp(): Promise<NodeLlamaCpp> {
-  moduleP ??= import("node-llama-cpp");
+  // The number rule is replaced before any grammar can be built with it.
+  moduleP ??= import("node-llama-cpp").then(async (m) => (await restrictJsonNumbers(), m));
   return moduleP;
 }
 

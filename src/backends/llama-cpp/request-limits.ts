@@ -44,6 +44,15 @@ export const SCHEMA_LIMITS = {
    * leaves larger maxima unbounded).
    */
   repetitions: envLimit("UNDERSTUDY_SCHEMA_MAX_REPETITIONS", 8 * 1024),
+  /**
+   * Ways a value can be matched through anyOf/oneOf branches, multiplied through $refs
+   * (schema-ambiguity.ts): llama.cpp keeps a parse stack for each and does the work of every one
+   * at every character. With the demo model a whole 33-token request took ~15 ms at 4,096 ways
+   * (the same as 256), ~25 ms at 65,536, ~100 ms at 2^20 and hangs at 2^30; the default keeps
+   * that work unmeasurable, with room for a real model's larger vocabulary. Ordinary schemas (an
+   * anyOf of a few object types, a 1,000-value enum) count a few to a thousand ways.
+   */
+  ambiguity: envLimit("UNDERSTUDY_SCHEMA_MAX_AMBIGUITY", 4096),
 } as const;
 
 /** llama.cpp refuses a repetition count above this (MAX_REPETITION_THRESHOLD) and makes a larger maximum unbounded. */

@@ -147,7 +147,7 @@ export async function tokenBiasFor(
 
 /**
  * The node-llama-cpp options LlamaChat and LlamaCompletion share, for choice `choice` of a request
- * (each choice gets its own seed). `onToken` counts what is generated.
+ * (each choice gets its own seed). `onToken` sees the text tokens generated (not a tool call's).
  */
 export async function generationOptions(
   sampling: Sampling,
@@ -158,7 +158,7 @@ export async function generationOptions(
     contextSize: number;
     signal: AbortSignal;
     forcedPrefix?: Token[];
-    onToken: (tokens: Token[]) => void;
+    onToken?: (tokens: Token[]) => void;
     onTextChunk?: (text: string) => void;
   },
 ) {

@@ -12,6 +12,7 @@
 import { clipEcho, InvalidRequestError } from "../../core/errors.js";
 import { describeLimit } from "../../core/env-limit.js";
 import { LLAMA_MAX_REPETITION, SCHEMA_LIMITS } from "./request-limits.js";
+import { checkSchemaAmbiguity } from "./schema-ambiguity.js";
 
 type Json = Record<string, unknown>;
 
@@ -23,6 +24,8 @@ const TYPES = new Set([...BASIC_TYPES, "object", "array"]);
 const FORMATS = new Set(["date", "time", "date-time"]);
 const UNSUPPORTED = ["not", "if", "then", "else"];
 const BOUNDS = ["minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"];
+/** Checked after generation (schema-output.ts): each must be a number, or the check could not mean anything. */
+const NUMBER_BOUNDS = ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"];
 const REF_PREFIX = "#/$defs/";
 
 /** Definitions a `$ref` can name at a point: node-llama-cpp joins `$defs` from the root down. */
@@ -194,6 +197,13 @@ class SchemaWalk {
     if (node.format !== undefined && node.type === "string" && !(typeof node.format === "string" && FORMATS.has(node.format))) {
       this.fail(item, `has format ${clipEcho(JSON.stringify(node.format))}; the grammar follows only ${[...FORMATS].join(", ")}`);
     }
+    for (const bound of NUMBER_BOUNDS) {
+      const v = node[bound];
+      // A boolean exclusiveMinimum/exclusiveMaximum is draft 4's (OpenAPI 3.0's, zod's openApi3 target): "minimum is exclusive".
+      if (typeof v === "boolean" && bound.startsWith("exclusive")) continue;
+      if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || (bound === "multipleOf" && v <= 0)))
+        this.fail(item, `has ${bound} ${clipEcho(JSON.stringify(v))}; it must be a ${bound === "multipleOf" ? "positive " : ""}number`);
+    }
     for (const bound of BOUNDS) {
       const v = node[bound];
       if (v === undefined) continue;
@@ -229,5 +239,7 @@ export interface CheckedSchema {
  * 400 `invalid_schema` naming `param`, the place in the schema and the limit.
  */
 export function checkJsonSchema(schema: unknown, param: string): CheckedSchema {
-  return new SchemaWalk(param).run(schema);
+  const checked = new SchemaWalk(param).run(schema);
+  checkSchemaAmbiguity(checked.schema, param);
+  return checked;
 }

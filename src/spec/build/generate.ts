@@ -7,6 +7,8 @@ import path from "node:path";
 import openapiTS, { astToString } from "openapi-typescript";
 import { applyOverlayDirectory, parseYaml } from "./overlay.js";
 import { normalizeSpec } from "./normalize.js";
+import { applyLintFixes, serviceOperationIds } from "./lint-fixes.js";
+import { allOfNullConflicts, nullOverlaps } from "./null-overlap.js";
 import { buildRouteTable, renderRoutesModule } from "./route-table.js";
 import { projectRoot } from "../../core/paths.js";
 import { validationSubset } from "../extended-spec.js";
@@ -19,12 +21,29 @@ export function buildExtendedSpec(root = projectRoot()): { doc: Record<string, u
   const doc = parseYaml(source, "openapi/openai.yaml") as Record<string, unknown>;
   const { applied } = applyOverlayDirectory(doc, path.join(root, "patches"));
   const report = normalizeSpec(doc);
+  const lint = applyLintFixes(doc);
+  checkNulls(doc);
   const log = [
     `overlays applied: ${applied.join(", ")}`,
     `nullable rewritten: ${report.nullable}, boolean exclusive bounds: ${report.exclusiveBounds}`,
     `discriminator mappings added: ${report.mappingsAdded}, dropped: ${report.discriminatorsDropped.length}`,
+    `lint fixes: ${Object.entries(lint)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}`,
   ];
   return { doc, log };
+}
+
+/**
+ * Fails the build on a schema that refuses the null it declares: a oneOf with two branches admitting
+ * null (`stop: null` was a 400 this way), or an allOf whose parts disagree on a property's null.
+ */
+function checkNulls(doc: Record<string, unknown>): void {
+  const problems = [
+    ...nullOverlaps(doc).map((p) => `${p}: oneOf with more than one branch admitting null`),
+    ...allOfNullConflicts(doc).map((p) => `${p}: nullable in one allOf part, not in another`),
+  ];
+  if (problems.length > 0) throw new Error(`the extended spec refuses null it declares:\n  ${problems.join("\n  ")}`);
 }
 
 async function main(): Promise<void> {
@@ -35,7 +54,9 @@ async function main(): Promise<void> {
   const ast = await openapiTS(doc as never, { defaultNonNullable: false, silent: true });
   fs.writeFileSync(path.join(root, "src/generated/openai.ts"), GENERATED_HEADER + astToString(ast));
 
-  const routes = buildRouteTable(doc);
+  // Service routes (/health, /openapi.json...) are express routes of their own, mounted before the dispatch table.
+  const service = serviceOperationIds(doc);
+  const routes = buildRouteTable(doc).filter((r) => !service.has(r.operationId));
   fs.writeFileSync(path.join(root, "src/generated/routes.ts"), renderRoutesModule(routes, GENERATED_HEADER));
 
   const implemented = IMPLEMENTED_OPERATIONS;

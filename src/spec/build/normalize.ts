@@ -2,6 +2,8 @@
  * Turns the OpenAPI 3.0 idioms left in OpenAI's "3.1" spec into valid 3.1 / JSON Schema 2020-12,
  * so that validators and code generators read the document the way OpenAI means it.
  */
+import { admitsNull, resolveRef } from "./null-overlap.js";
+
 type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -17,7 +19,7 @@ export function normalizeSpec(doc: Json): NormalizeReport {
   const report: NormalizeReport = { nullable: 0, exclusiveBounds: 0, mappingsAdded: 0, discriminatorsDropped: [] };
   walk(doc, "#", (node, pointer) => {
     fixExclusiveBounds(node, report);
-    fixNullable(node, report);
+    fixNullable(doc, node, report);
     if (isObject(node.discriminator)) fixDiscriminator(doc, node, pointer, report);
   });
   return report;
@@ -51,7 +53,7 @@ function fixExclusiveBounds(node: Json, report: NormalizeReport): void {
   }
 }
 
-function fixNullable(node: Json, report: NormalizeReport): void {
+function fixNullable(doc: Json, node: Json, report: NormalizeReport): void {
   if (!("nullable" in node)) return;
   const nullable = node.nullable === true;
   delete node.nullable;
@@ -66,7 +68,7 @@ function fixNullable(node: Json, report: NormalizeReport): void {
   for (const combinator of ["anyOf", "oneOf"] as const) {
     const branches = node[combinator];
     if (Array.isArray(branches)) {
-      if (!branches.some(isNullSchema)) branches.push({ type: "null" });
+      nullInOneBranch(doc, branches);
       return;
     }
   }
@@ -83,16 +85,18 @@ function fixNullable(node: Json, report: NormalizeReport): void {
   // A schema with no type, $ref or combinator already accepts null.
 }
 
-const isNullSchema = (s: unknown) => isObject(s) && (s.type === "null" || (Array.isArray(s.enum) && s.enum.length === 1 && s.enum[0] === null));
-
-function resolveRef(doc: Json, ref: string): Json | undefined {
-  if (!ref.startsWith("#/")) return undefined;
-  let node: unknown = doc;
-  for (const part of ref.slice(2).split("/")) {
-    if (!isObject(node)) return undefined;
-    node = node[part.replace(/~1/g, "/").replace(/~0/g, "~")];
+/**
+ * A nullable combinator gets null in exactly one branch: a `oneOf` whose branches both admit null
+ * refuses null. OpenAI's spec marks both the combinator and a branch nullable (StopConfiguration:
+ * nullable oneOf of a nullable string and an array), so an inline branch's own `nullable` is
+ * dropped for a `{type: null}` branch; a branch that admits null by reference (a shared schema,
+ * which cannot be changed for this one use) is left to carry it, and no null branch is added.
+ */
+function nullInOneBranch(doc: Json, branches: unknown[]): void {
+  for (const branch of branches) {
+    if (isObject(branch) && branch.nullable === true && typeof branch.$ref !== "string") delete branch.nullable;
   }
-  return isObject(node) ? node : undefined;
+  if (!branches.some((branch) => admitsNull(doc, branch))) branches.push({ type: "null" });
 }
 
 /** The values a variant's discriminator property may take, read from `const` or `enum` (through allOf and $ref). */

@@ -3,7 +3,7 @@
  * as a response and as an in-band `event: error`. The type follows the status (Anthropic's clients,
  * @anthropic-ai/sdk among them, pick their error class by status).
  */
-import type { ApiError } from "../../core/errors.js";
+import { errorHeaders, type ApiError } from "../../core/errors.js";
 import type { SseFrame } from "../../core/sse-frame.js";
 import type { WireError } from "../types.js";
 
@@ -41,11 +41,8 @@ export function anthropicErrorBody(err: ApiError): AnthropicErrorBody {
   return { type: "error", error: { type, message: err.message } };
 }
 
-/** A 501 (the backend cannot do this at all) says so: retrying it, as Anthropic's clients do every 5xx, cannot help. */
-const noRetry = (err: ApiError): Readonly<Record<string, string>> => (err.status === 501 ? { ...err.headers, "x-should-retry": "false" } : err.headers);
-
 export function anthropicErrorResponse(err: ApiError): WireError {
-  return { status: anthropicStatus(err), headers: noRetry(err), contentType: JSON_CONTENT_TYPE, body: JSON.stringify(anthropicErrorBody(err)) };
+  return { status: anthropicStatus(err), headers: errorHeaders(err), contentType: JSON_CONTENT_TYPE, body: JSON.stringify(anthropicErrorBody(err)) };
 }
 
 /** After the first byte: one `event: error` frame, and nothing after it (Anthropic's streams have no end marker). */

@@ -3,7 +3,7 @@
  * message) with the status and its headers (429's `Retry-After`); once a stream has begun, an
  * `error` event `{"error": "<model>: <message>"}`, and every stream ends with `event: done`.
  */
-import { ApiError } from "../../core/errors.js";
+import { ApiError, errorHeaders } from "../../core/errors.js";
 import type { SseFrame } from "../../core/sse-frame.js";
 import type { WireError } from "../types.js";
 
@@ -12,7 +12,7 @@ const TEXT_CONTENT_TYPE = "text/plain; charset=utf-8";
 export const DONE_FRAME: SseFrame = { event: "done", data: {} };
 
 export function sourcegraphErrorResponse(err: ApiError): WireError {
-  return { status: err.status, headers: err.headers, contentType: TEXT_CONTENT_TYPE, body: err.message };
+  return { status: err.status, headers: errorHeaders(err), contentType: TEXT_CONTENT_TYPE, body: err.message };
 }
 
 /** An error that names what failed (the model), as Sourcegraph prefixes its provider's errors. */

@@ -4,9 +4,10 @@
  * they are relayed as text with only `model` replaced wherever that is safe.
  */
 import { relayUnparsed } from "../../../../core/serialized-json.js";
-import type { Codec, DecodeContext, Decoded } from "../../dialect.js";
+import type { Codec, DecodeContext, Decoded, UpstreamMethod } from "../../dialect.js";
 import { MAX_UPSTREAM_JSON_DEPTH, parseUpstreamObject } from "../../response-limits.js";
 import { streamPayloadError } from "../../upstream-errors.js";
+import { convertEmbeddings, encodingMatches, requestedEncoding } from "./embedding-encoding.js";
 import { errorInfoFromPayload, isErrorPayload, parseErrorBody } from "./error-body.js";
 import { PROFILES, upstreamBody, type ExtraFields, type ProfileName } from "./profiles.js";
 import { OpenAiStreamDecoder } from "./stream-decoder.js";
@@ -19,12 +20,36 @@ export interface OpenAiCodecSettings {
   extraFields: ExtraFields;
 }
 
-function decodeResponse(text: string, ctx: DecodeContext): Decoded {
-  const relayed = relayUnparsed(text, ctx.requestedModel, MAX_UPSTREAM_JSON_DEPTH);
-  if (relayed) return relayed;
+/**
+ * OpenAI's chat answer requires `message.refusal` and `choices[].logprobs` (both nullable); vLLM,
+ * Ollama and llama-server leave them out. An answer that names neither key anywhere is parsed and
+ * completed; one that does is relayed as it is (the keys cannot appear unescaped in a string value).
+ */
+const lacksRequiredChatKeys = (text: string) => !text.includes('"refusal"') || !text.includes('"logprobs"');
+
+function completeChatAnswer(out: Record<string, unknown>): void {
+  if (!Array.isArray(out.choices)) return;
+  for (const choice of out.choices as Record<string, unknown>[]) {
+    if (typeof choice !== "object" || choice === null) continue;
+    if (!("logprobs" in choice)) choice.logprobs = null;
+    const message = choice.message as Record<string, unknown> | undefined;
+    if (typeof message === "object" && message !== null && !("refusal" in message)) message.refusal = null;
+  }
+}
+
+function decodeResponse(method: UpstreamMethod, text: string, ctx: DecodeContext): Decoded {
+  // Embeddings in another encoding than the client asked are converted, so parsed (embedding-encoding.ts).
+  const encoding = method === "embeddings" ? requestedEncoding(ctx.request) : undefined;
+  const incomplete = method === "chat" && lacksRequiredChatKeys(text);
+  if (!incomplete && (encoding === undefined || encodingMatches(text, encoding))) {
+    const relayed = relayUnparsed(text, ctx.requestedModel, MAX_UPSTREAM_JSON_DEPTH);
+    if (relayed) return relayed;
+  }
   const out = parseUpstreamObject(text, ctx.providerId);
   if (isErrorPayload(out)) throw streamPayloadError(ctx.providerId, errorInfoFromPayload(out, ctx.redact));
   out.model = ctx.requestedModel;
+  if (encoding !== undefined) convertEmbeddings(out, encoding, ctx.providerId);
+  if (incomplete) completeChatAnswer(out);
   return out;
 }
 
@@ -38,7 +63,7 @@ export function openAiCodec(settings: OpenAiCodecSettings): Codec {
       if (key) headers.authorization = `Bearer ${key}`;
     },
     encode: (_method, request, upstreamModel) => JSON.stringify(upstreamBody(request, upstreamModel, profile, label)),
-    decodeResponse: (_method, text, ctx) => decodeResponse(text, ctx),
+    decodeResponse: (method, text, ctx) => decodeResponse(method, text, ctx),
     decodeError: (text, status, ctx) => parseErrorBody(text, status, ctx.redact),
     streamDecoder: (_method, ctx) => new OpenAiStreamDecoder(ctx),
   };
