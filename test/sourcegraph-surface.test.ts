@@ -59,6 +59,19 @@ describe("sampling and stop reasons on the demo model", () => {
     expect(res.json.stopReason).toBe("length");
   });
 
+  it("fields the API does not declare are ignored, as Sourcegraph's server does (newer Cody releases add some)", async () => {
+    const res = await post(STREAM, {
+      ...V1_BODY,
+      model: "demo",
+      maxTokensToSample: 2,
+      stream: false,
+      prediction: { type: "content", content: "x" },
+      rewriteSpeaker: true,
+    });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toMatchObject({ stopReason: "length" });
+  });
+
   it("topK and topP are taken; Bearer auth is accepted as well as token", async () => {
     const res = await post(STREAM, { ...V1_BODY, model: "demo", topK: 20, topP: 0.9, maxTokensToSample: 2 }, { authorization: "Bearer sk-x" });
     expect(res.status).toBe(200);

@@ -6,6 +6,7 @@ import type { BackendInstance, CallContext } from "../../backends/types.js";
 import type { EndpointId } from "../../core/operations.js";
 import { ApiError, clipEcho, InvalidRequestError } from "../../core/errors.js";
 import { runInference } from "../../handlers/inference.js";
+import { partialBodyValidator } from "../../config/request-schema.js";
 import type { HandlerCall, HandlerResult } from "../../handlers/types.js";
 import type { SseFrame } from "../../core/sse-frame.js";
 import { completionFrames, completionFromChat, readChatChunks } from "./answer.js";
@@ -83,14 +84,30 @@ async function answerOf(backend: BackendInstance, request: Readonly<Body>, ctx: 
   }
 }
 
+/**
+ * The body without the top-level fields its schema does not declare. Sourcegraph's own server
+ * ignores them, and Cody releases add fields (a newer client must not get a 400 for one); the other
+ * surfaces refuse them, as OpenAI and Anthropic do.
+ */
+function declaredOnly(body: Body, endpoint: EndpointId): Body {
+  const known = partialBodyValidator(endpoint).fields;
+  let kept: Body | undefined;
+  for (const field of Object.keys(body)) {
+    if (known.has(field)) continue;
+    kept ??= { ...body };
+    delete kept[field];
+  }
+  return kept ?? body;
+}
+
 export async function complete(call: HandlerCall, endpoint: EndpointId): Promise<HandlerResult> {
-  const body = call.body as Body;
+  const body = declaredOnly(call.body as Body, endpoint);
   const model = modelOf(body, endpoint);
   if (endpoint === "createSourcegraphCodeCompletion") checkCodeModel(call, model);
   const version = versionOf(call.query);
   const deadline = new Deadline(call.client, typeof body.timeoutMs === "number" ? body.timeoutMs : undefined);
   try {
-    const withModel: HandlerCall = body.model === model ? call : { ...call, body: { ...body, model } };
+    const withModel: HandlerCall = body.model === model && body === call.body ? call : { ...call, body: { ...body, model } };
     const result = await runInference(withModel, endpoint, (backend, request, ctx) => invoke(backend, request, ctx, { version, deadline, model }));
     if (result.kind === "json") {
       deadline.dispose();
