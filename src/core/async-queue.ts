@@ -11,6 +11,9 @@ export interface Batched<T> extends AsyncIterable<T> {
   [BATCHES](): AsyncIterator<readonly T[]>;
 }
 
+/** A backend answer that is a stream (of chunks or frames) rather than one JSON answer. */
+export const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> => typeof v === "object" && v !== null && Symbol.asyncIterator in v;
+
 const isBatched = <T>(events: AsyncIterable<T>): events is Batched<T> => BATCHES in events;
 
 /** The batches of `events`: its own when it has them, else one event per batch. */

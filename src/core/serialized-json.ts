@@ -10,6 +10,10 @@ export class SerializedJson {
   }
 }
 
+/** A JSON answer or event as an object, whether it came as JSON text (relayed) or already parsed. */
+export const jsonObjectOf = (value: unknown): Record<string, unknown> =>
+  value instanceof SerializedJson ? value.toObject() : (value as Record<string, unknown>);
+
 const MODEL_FIELD = /"model"\s*:\s*("(?:[^"\\]|\\.)*")/;
 
 /**

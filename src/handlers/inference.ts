@@ -10,6 +10,7 @@ import type { Registration } from "../config/registration.js";
 import { partialBodyValidator } from "../config/request-schema.js";
 import { clipEcho, InvalidRequestError, UnknownParameterError } from "../core/errors.js";
 import type { HandlerCall } from "./types.js";
+import { isAsyncIterable } from "../core/async-queue.js";
 
 type Body = Record<string, unknown>;
 type Invoke = (backend: BackendInstance, request: Readonly<Body>, ctx: CallContext) => Promise<unknown> | undefined;
@@ -27,8 +28,6 @@ export interface DebugEcho {
   backend: string;
   request: Readonly<Body>;
 }
-
-const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> => typeof v === "object" && v !== null && Symbol.asyncIterator in v;
 
 /** Takes `debug` out of the extensions: the handler honours it, the backend never sees it. */
 function splitDebug(merged: Readonly<Body>, reg: Registration): { request: Readonly<Body>; debug: boolean } {

@@ -1,9 +1,10 @@
 /**
  * The overlay's Anthropic* schemas (patches/002-anthropic-messages.yaml, in the extended spec)
- * compiled with ajv, and raw SSE reading, to check what the anthropic surface sends.
+ * compiled with ajv, to check what the anthropic surface sends (SSE bodies: ./sse-text.ts).
  */
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import { extendedSpec } from "../../src/spec/extended-spec.js";
+import { parseSse, type SseEvent } from "./sse-text.js";
 
 let ajv: Ajv2020 | undefined;
 
@@ -25,26 +26,8 @@ export function expectAnthropicValid(name: string, value: unknown): void {
   expect({ name, valid: ok, errors: validate.errors ?? null }).toEqual({ name, valid: true, errors: null });
 }
 
-export interface RawEvent {
-  event: string;
-  data: any;
-}
-
-/** Server-sent events of a response text: each event's name and parsed data. */
-export function parseSse(text: string): RawEvent[] {
-  return text
-    .split("\n\n")
-    .filter((block) => block.trim() !== "")
-    .map((block) => {
-      const lines = block.split("\n");
-      const event = lines.find((l) => l.startsWith("event: "))?.slice(7) ?? "";
-      const data = lines
-        .filter((l) => l.startsWith("data: "))
-        .map((l) => l.slice(6))
-        .join("\n");
-      return { event, data: JSON.parse(data) };
-    });
-}
+export { parseSse };
+export type RawEvent = SseEvent;
 
 /** Every event is a valid AnthropicStreamEvent named by its type, and the sequence is the documented one. */
 export function expectValidEventSequence(events: RawEvent[]): void {

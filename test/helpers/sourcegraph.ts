@@ -2,12 +2,9 @@
  * Sourcegraph's completions API as Cody clients call it: there is no SDK, so requests go out with
  * fetch exactly as the clients send them, and streams are parsed with eventsource-parser.
  */
-import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { parseSse, type SseEvent } from "./sse-text.js";
 
-export interface SgEvent {
-  event: string;
-  data: any;
-}
+export type SgEvent = SseEvent;
 
 export interface SgResponse {
   status: number;
@@ -60,13 +57,6 @@ export const V2_BODY = {
 export const STREAM = "/.api/completions/stream";
 export const CODE = "/.api/completions/code";
 
-export function parseEvents(text: string): SgEvent[] {
-  const events: SgEvent[] = [];
-  const parser = createParser({ onEvent: (e: EventSourceMessage) => events.push({ event: e.event ?? "message", data: JSON.parse(e.data) }) });
-  parser.feed(text);
-  return events;
-}
-
 /** POSTs a body (with Cody's `Authorization: token` header unless told otherwise) and reads the whole answer. */
 export async function sgPost(base: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<SgResponse> {
   const res = await fetch(`${base}${path}`, {
@@ -77,7 +67,7 @@ export async function sgPost(base: string, path: string, body: unknown, headers:
   const text = await res.text();
   const type = res.headers.get("content-type") ?? "";
   const out: SgResponse = { status: res.status, headers: res.headers, text };
-  if (res.status === 200 && type.startsWith("text/event-stream")) out.events = parseEvents(text);
+  if (res.status === 200 && type.startsWith("text/event-stream")) out.events = parseSse(text);
   else if (res.status === 200 && type.startsWith("application/json")) out.json = JSON.parse(text);
   return out;
 }

@@ -13,10 +13,9 @@ import { MessageEvents } from "./message-events.js";
 import { messageFrames } from "./event-stream.js";
 import { inAnthropicTerms } from "./params.js";
 import { nativeContext } from "./native.js";
+import { isAsyncIterable } from "../../core/async-queue.js";
 
 type Body = Record<string, unknown>;
-
-const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> => typeof v === "object" && v !== null && Symbol.asyncIterator in v;
 
 async function throughChat(backend: BackendInstance, body: Readonly<Body>, ctx: CallContext): Promise<unknown> {
   try {

@@ -1,7 +1,7 @@
 /** A chat completion (the internal call's answer) as an Anthropic Message. */
 import { UpstreamError } from "../../core/errors.js";
 import { newId } from "../../core/openai-shapes.js";
-import { SerializedJson } from "../../core/serialized-json.js";
+import { jsonObjectOf } from "../../core/serialized-json.js";
 
 type Body = Record<string, unknown>;
 
@@ -14,8 +14,6 @@ export interface AnthropicUsageOut {
 }
 
 export const newMessageId = () => newId("msg_");
-
-const asObject = (value: unknown): Body => (value instanceof SerializedJson ? value.toObject() : (value as Body));
 
 /**
  * Which stop sequence ended the answer: vLLM (and Understudy's llama-cpp backend) say so in the
@@ -64,7 +62,7 @@ export function toolInput(args: unknown, name: unknown): Body {
 }
 
 export function messageFromChat(result: unknown, model: string, stopSequences: readonly string[] | undefined): Body {
-  const chat = asObject(result);
+  const chat = jsonObjectOf(result);
   const choice = ((chat.choices as Body[] | undefined) ?? [])[0] ?? {};
   const message = (choice.message as Body | undefined) ?? {};
   const content: Body[] = [];

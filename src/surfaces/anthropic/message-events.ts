@@ -4,7 +4,7 @@
  * content_block_stop, then message_delta (stop reason, usage) and message_stop.
  */
 import type { SseFrame } from "../../core/sse-frame.js";
-import { SerializedJson } from "../../core/serialized-json.js";
+import { jsonObjectOf } from "../../core/serialized-json.js";
 import { newId } from "../../core/openai-shapes.js";
 import { newMessageId, stopReasonOf, stopSequenceOf, usageOf } from "./from-chat.js";
 
@@ -47,7 +47,7 @@ export class MessageEvents {
   /** The frames of a batch of chunks (any number, possibly none). */
   chunks(batch: readonly unknown[]): SseFrame[] {
     const out: SseFrame[] = [];
-    for (const raw of batch) this.chunk(raw instanceof SerializedJson ? raw.toObject() : (raw as Body), out);
+    for (const raw of batch) this.chunk(jsonObjectOf(raw), out);
     return out;
   }
 

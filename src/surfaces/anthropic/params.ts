@@ -1,5 +1,5 @@
 /** A backend's error about a chat field, said in terms of the Anthropic field the client sent. */
-import { ApiError } from "../../core/errors.js";
+import { inClientTerms } from "../param-names.js";
 
 /** Chat fields the translation writes -> the Anthropic fields they came from. */
 const ANTHROPIC_PARAM: Readonly<Record<string, string>> = {
@@ -9,9 +9,4 @@ const ANTHROPIC_PARAM: Readonly<Record<string, string>> = {
   parallel_tool_calls: "tool_choice.disable_parallel_tool_use",
 };
 
-export function inAnthropicTerms(err: unknown): unknown {
-  if (!(err instanceof ApiError) || err.param === null || !Object.hasOwn(ANTHROPIC_PARAM, err.param)) return err;
-  const param = ANTHROPIC_PARAM[err.param];
-  const message = err.message.split(`'${err.param}'`).join(`'${param}'`);
-  return new ApiError(err.status, err.type, message, param, err.code, err.headers);
-}
+export const inAnthropicTerms = (err: unknown): unknown => inClientTerms(err, ANTHROPIC_PARAM);

@@ -2,14 +2,14 @@
 import type { DebugEcho, InferenceResult } from "../../handlers/inference.js";
 import type { HandlerResult } from "../../handlers/types.js";
 import type { SseFrame } from "../../core/sse-frame.js";
-import { SerializedJson } from "../../core/serialized-json.js";
+import { jsonObjectOf } from "../../core/serialized-json.js";
 import { mapBatches } from "../map-batches.js";
 
 type Body = Record<string, unknown>;
 
 /** The body with the debug echo (`x-localai-debug`) added. */
 const withEcho = (body: unknown, echo: DebugEcho): Body => ({
-  ...(body instanceof SerializedJson ? body.toObject() : (body as Body)),
+  ...jsonObjectOf(body),
   "x-localai-debug": echo,
 });
 

@@ -6,7 +6,7 @@
  * abort still ends the stream on time.
  */
 import type { SseFrame } from "../../core/sse-frame.js";
-import { SerializedJson } from "../../core/serialized-json.js";
+import { jsonObjectOf } from "../../core/serialized-json.js";
 import { batched, batchesOf, type Batched } from "../../core/async-queue.js";
 import type { Deadline } from "./deadline.js";
 import { ApiError } from "../../core/errors.js";
@@ -16,13 +16,11 @@ type Body = Record<string, unknown>;
 
 const noop = () => undefined;
 
-const asObject = (value: unknown): Body => (value instanceof SerializedJson ? value.toObject() : (value as Body));
-
 /** The backend's own reason where it gives one (`length`, `content_filter`...); an answer without one stopped (`stop`). */
 const stopReasonOf = (finish: unknown): string => (typeof finish === "string" && finish !== "" ? finish : "stop");
 
 export function completionFromChat(result: unknown): Body {
-  const chat = asObject(result);
+  const chat = jsonObjectOf(result);
   const choice = ((chat.choices as Body[] | undefined) ?? [])[0] ?? {};
   const content = (choice.message as Body | undefined)?.content;
   return { completion: typeof content === "string" ? content : "", stopReason: stopReasonOf(choice.finish_reason) };
@@ -39,7 +37,7 @@ export function readChatChunks(batch: readonly unknown[]): BatchRead {
   let text = "";
   let finish: unknown;
   for (const raw of batch) {
-    const choice = (asObject(raw).choices as Body[] | undefined)?.[0];
+    const choice = (jsonObjectOf(raw).choices as Body[] | undefined)?.[0];
     if (!choice) continue;
     const delta = (choice.delta as Body | undefined)?.content;
     if (typeof delta === "string") text += delta;

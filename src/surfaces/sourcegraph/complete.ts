@@ -14,6 +14,7 @@ import { completionFromMessage, readMessageEvents, toMessagesRequest } from "./n
 import { Deadline } from "./deadline.js";
 import { inSourcegraphTerms } from "./errors.js";
 import { toChatRequest } from "./to-chat.js";
+import { isAsyncIterable } from "../../core/async-queue.js";
 
 type Body = Record<string, unknown>;
 
@@ -24,8 +25,6 @@ export const DEFAULT_CODE_COMPLETION = "default-code-completion";
 
 /** The capability that lets a registration serve /code (Sourcegraph calls it "autocomplete"). */
 const CODE_CAPABILITIES = ["code_completion"];
-
-const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> => typeof v === "object" && v !== null && Symbol.asyncIterator in v;
 
 /** `api-version` (validated as 1 to 4 digits); absent is the legacy form, 0. */
 function versionOf(query: Record<string, unknown>): number {

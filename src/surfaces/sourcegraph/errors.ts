@@ -6,6 +6,7 @@
 import { ApiError, errorHeaders } from "../../core/errors.js";
 import type { SseFrame } from "../../core/sse-frame.js";
 import type { WireError } from "../types.js";
+import { inClientTerms } from "../param-names.js";
 
 const TEXT_CONTENT_TYPE = "text/plain; charset=utf-8";
 
@@ -42,9 +43,4 @@ const SOURCEGRAPH_PARAM: Readonly<Record<string, string>> = {
 };
 
 /** A backend's error about a chat field, said in terms of the Sourcegraph field the client sent. */
-export function inSourcegraphTerms(err: unknown): unknown {
-  if (!(err instanceof ApiError) || err.param === null || !Object.hasOwn(SOURCEGRAPH_PARAM, err.param)) return err;
-  const param = SOURCEGRAPH_PARAM[err.param];
-  const message = err.message.split(`'${err.param}'`).join(`'${param}'`);
-  return new ApiError(err.status, err.type, message, param, err.code, err.headers);
-}
+export const inSourcegraphTerms = (err: unknown): unknown => inClientTerms(err, SOURCEGRAPH_PARAM);

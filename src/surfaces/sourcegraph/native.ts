@@ -6,13 +6,12 @@
  */
 import type { AnthropicMessageRequest } from "../../backends/types.js";
 import type { SseFrame } from "../../core/sse-frame.js";
-import { SerializedJson } from "../../core/serialized-json.js";
+import { jsonObjectOf } from "../../core/serialized-json.js";
 import { toChatRequest } from "./to-chat.js";
 import type { BatchRead } from "./answer.js";
 
 type Body = Record<string, unknown>;
 
-const asObject = (value: unknown): Body => (value instanceof SerializedJson ? value.toObject() : (value as Body));
 const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
 
 function imageBlock(url: string): Body {
@@ -44,7 +43,7 @@ export function toMessagesRequest(body: Body, version: number): AnthropicMessage
 }
 
 export function completionFromMessage(result: unknown): Body {
-  const message = asObject(result);
+  const message = jsonObjectOf(result);
   let completion = "";
   for (const block of (message.content as Body[] | undefined) ?? []) if (block.type === "text") completion += block.text as string;
   return { completion, stopReason: typeof message.stop_reason === "string" ? message.stop_reason : "end_turn" };
@@ -57,7 +56,7 @@ export function readMessageEvents(batch: readonly unknown[]): BatchRead {
   for (const raw of batch) {
     const frame = raw as SseFrame;
     if (frame.event !== "content_block_delta" && frame.event !== "message_delta") continue;
-    const data = asObject(frame.data);
+    const data = jsonObjectOf(frame.data);
     const delta = (data.delta as Body | undefined) ?? {};
     if (delta.type === "text_delta" && typeof delta.text === "string") text += delta.text;
     if (frame.event === "message_delta" && typeof delta.stop_reason === "string") finish = delta.stop_reason;
