@@ -34,6 +34,7 @@ describe("the operations table", () => {
       "countAnthropicMessageTokens",
       "createSourcegraphChatCompletion",
       "createSourcegraphCodeCompletion",
+      "createResponse",
     ]);
     for (const op of OPERATIONS) expect("capability" in op).toBe("backendMethod" in op);
   });

@@ -108,6 +108,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/responses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Creates a model response. Provide [text](/docs/guides/text) or
+         *     [image](/docs/guides/images) inputs to generate [text](/docs/guides/text)
+         *     or [JSON](/docs/guides/structured-outputs) outputs. Have the model call
+         *     your own [custom code](/docs/guides/function-calling) or use built-in
+         *     [tools](/docs/guides/tools) like [web search](/docs/guides/tools-web-search)
+         *     or [file search](/docs/guides/tools-file-search) to use your own data
+         *     as input for the model's response.
+         */
+        post: operations["createResponse"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses/{response_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Retrieves a model response with the given ID. */
+        get: operations["getResponse"];
+        put?: never;
+        post?: never;
+        /** Deletes a model response with the given ID. */
+        delete: operations["deleteResponse"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses/{response_id}/input_items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Returns a list of input items for a given response. */
+        get: operations["listInputItems"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/messages": {
         parameters: {
             query?: never;
@@ -799,6 +859,72 @@ export interface components {
          *     `none` is the default when no tools are present. `auto` is the default if tools are present.
          */
         ChatCompletionToolChoiceOption: ("none" | "auto" | "required") | components["schemas"]["ChatCompletionAllowedToolsChoice"] | components["schemas"]["ChatCompletionNamedToolChoice"] | components["schemas"]["ChatCompletionNamedToolChoiceCustom"];
+        /**
+         * Code interpreter
+         * @description A tool that runs Python code to help generate a response to a prompt.
+         */
+        CodeInterpreterTool: {
+            /**
+             * @description The type of the code interpreter tool. Always `code_interpreter`.
+             *      (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "code_interpreter";
+            /**
+             * @description The code interpreter container. Can be a container ID or an object that
+             *     specifies uploaded file IDs to make available to your code, along with an
+             *     optional `memory_limit` setting.
+             */
+            container: string | components["schemas"]["AutoCodeInterpreterToolParam"];
+            allowed_callers?: components["schemas"]["CallableToolAllowedCaller"][] | null;
+        };
+        /**
+         * Code interpreter tool call
+         * @description A tool call to run code.
+         */
+        CodeInterpreterToolCall: {
+            /**
+             * @description The type of the code interpreter tool call. Always `code_interpreter_call`.
+             *      (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "code_interpreter_call";
+            /** @description The unique ID of the code interpreter tool call. */
+            id: string;
+            /**
+             * @description The status of the code interpreter tool call. Valid values are `in_progress`, `completed`, `incomplete`, `interpreting`, and `failed`.
+             * @enum {string}
+             */
+            status: "in_progress" | "completed" | "incomplete" | "interpreting" | "failed";
+            /** @description The ID of the container used to run the code. */
+            container_id: string;
+            code: string | null;
+            outputs: (components["schemas"]["CodeInterpreterOutputLogs"] | components["schemas"]["CodeInterpreterOutputImage"])[] | null;
+        };
+        /**
+         * Comparison Filter
+         * @description A filter used to compare a specified attribute key to a given value using a defined comparison operation.
+         */
+        ComparisonFilter: {
+            /**
+             * @description Specifies the comparison operator: `eq`, `ne`, `gt`, `gte`, `lt`, `lte`, `in`, `nin`.
+             *     - `eq`: equals
+             *     - `ne`: not equal
+             *     - `gt`: greater than
+             *     - `gte`: greater than or equal
+             *     - `lt`: less than
+             *     - `lte`: less than or equal
+             *     - `in`: in
+             *     - `nin`: not in
+             * @default eq
+             * @enum {string}
+             */
+            type: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "nin";
+            /** @description The key to compare against the value. */
+            key: string;
+            /** @description The value to compare against the attribute key; supports string, number, or boolean types. */
+            value: string | number | boolean | (string | number)[];
+        };
         /** @description Usage statistics for the completion request. */
         CompletionUsage: {
             /**
@@ -869,6 +995,120 @@ export interface components {
                 cache_write_tokens?: number;
             };
         };
+        /**
+         * Compound Filter
+         * @description Combine multiple filters using `and` or `or`.
+         */
+        CompoundFilter: {
+            /**
+             * @description Type of operation: `and` or `or`.
+             * @enum {string}
+             */
+            type: "and" | "or";
+            /** @description Array of filters to combine. Items can be `ComparisonFilter` or `CompoundFilter`. */
+            filters: (components["schemas"]["ComparisonFilter"] | components["schemas"]["CompoundFilter"])[];
+        };
+        ComputerAction: components["schemas"]["ClickParam"] | components["schemas"]["DoubleClickAction"] | components["schemas"]["DragParam"] | components["schemas"]["KeyPressAction"] | components["schemas"]["MoveParam"] | components["schemas"]["ScreenshotParam"] | components["schemas"]["ScrollParam"] | components["schemas"]["TypeParam"] | components["schemas"]["WaitParam"];
+        /**
+         * Computer Action List
+         * @description Flattened batched actions for `computer_use`. Each action includes an
+         *     `type` discriminator and action-specific fields.
+         */
+        ComputerActionList: components["schemas"]["ComputerAction"][];
+        /** @description A computer screenshot image used with the computer use tool. */
+        ComputerScreenshotImage: {
+            /**
+             * @description Specifies the event type. For a computer screenshot, this property is
+             *     always set to `computer_screenshot`.
+             * @default computer_screenshot
+             * @enum {string}
+             */
+            type: "computer_screenshot";
+            /**
+             * Format: uri
+             * @description The URL of the screenshot image.
+             */
+            image_url?: string;
+            /** @description The identifier of an uploaded file that contains the screenshot. */
+            file_id?: string;
+        };
+        /**
+         * Computer tool call
+         * @description A tool call to a computer use tool. See the
+         *     [computer use guide](/docs/guides/tools-computer-use) for more information.
+         */
+        ComputerToolCall: {
+            /**
+             * @description The type of the computer call. Always `computer_call`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "computer_call";
+            /** @description The unique ID of the computer call. */
+            id: string;
+            /** @description An identifier used when responding to the tool call with output. */
+            call_id: string;
+            action?: components["schemas"]["ComputerAction"];
+            actions?: components["schemas"]["ComputerActionList"];
+            /** @description The pending safety checks for the computer call. */
+            pending_safety_checks: components["schemas"]["ComputerCallSafetyCheckParam"][];
+            /**
+             * @description The status of the item. One of `in_progress`, `completed`, or
+             *     `incomplete`. Populated when items are returned via API.
+             * @enum {string}
+             */
+            status: "in_progress" | "completed" | "incomplete";
+        };
+        /**
+         * Computer tool call output
+         * @description The output of a computer tool call.
+         */
+        ComputerToolCallOutput: {
+            /**
+             * @description The type of the computer tool call output. Always `computer_call_output`.
+             * @default computer_call_output
+             * @enum {string}
+             */
+            type: "computer_call_output";
+            /** @description The ID of the computer tool call output. */
+            id?: string;
+            /** @description The ID of the computer tool call that produced the output. */
+            call_id: string;
+            /**
+             * @description The safety checks reported by the API that have been acknowledged by the
+             *     developer.
+             */
+            acknowledged_safety_checks?: components["schemas"]["ComputerCallSafetyCheckParam"][];
+            output: components["schemas"]["ComputerScreenshotImage"];
+            /**
+             * @description The status of the message input. One of `in_progress`, `completed`, or
+             *     `incomplete`. Populated when input items are returned via API.
+             * @enum {string}
+             */
+            status?: "in_progress" | "completed" | "incomplete";
+        };
+        ComputerToolCallOutputResource: components["schemas"]["ComputerToolCallOutput"] & {
+            /** @description The unique ID of the computer call tool output. */
+            id: string;
+            /**
+             * @description The status of the message input. One of `in_progress`, `completed`, or
+             *     `incomplete`. Populated when input items are returned via API.
+             */
+            status: components["schemas"]["ComputerCallOutputStatus"];
+            /** @description The identifier of the actor that created the item. */
+            created_by?: string;
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "computer_call_output";
+        };
+        /**
+         * @description The conversation that this response belongs to. Items from this conversation are prepended to `input_items` for this response request.
+         *     Input items and output items from this response are automatically added to this conversation after this response completes.
+         * @default null
+         */
+        ConversationParam: string | components["schemas"]["ConversationParam-2"];
         CreateChatCompletionRequest: components["schemas"]["CreateModelResponseProperties"] & {
             /**
              * @description A list of messages comprising the conversation so far. Depending on the
@@ -1406,6 +1646,97 @@ export interface components {
              */
             top_logprobs?: number | null;
         };
+        CreateResponse: components["schemas"]["CreateModelResponseProperties"] & components["schemas"]["ResponseProperties"] & {
+            service_tier?: components["schemas"]["ServiceTierResponses"];
+            /** @deprecated */
+            truncation?: ("auto" | "disabled") | null;
+            reasoning?: components["schemas"]["Reasoning"] | null;
+            input?: components["schemas"]["InputParam"];
+            include?: components["schemas"]["IncludeEnum"][] | null;
+            parallel_tool_calls?: boolean | null;
+            store?: boolean | null;
+            instructions?: string | null;
+            moderation?: components["schemas"]["ModerationParam"] | null;
+            stream?: boolean | null;
+            stream_options?: components["schemas"]["ResponseStreamOptions"];
+            conversation?: components["schemas"]["ConversationParam"] | null;
+            context_management?: components["schemas"]["ContextManagementParam"][] | null;
+            max_output_tokens?: number | null;
+        };
+        /**
+         * Custom tool call
+         * @description A call to a custom tool created by the model.
+         */
+        CustomToolCall: {
+            /**
+             * @description The type of the custom tool call. Always `custom_tool_call`.
+             *      (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "custom_tool_call";
+            /** @description The unique ID of the custom tool call in the OpenAI platform. */
+            id?: string;
+            /** @description An identifier used to map this custom tool call to a tool call output. */
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCaller"] | null;
+            /** @description The namespace of the custom tool being called. */
+            namespace?: string;
+            /** @description The name of the custom tool being called. */
+            name: string;
+            /** @description The input for the custom tool call generated by the model. */
+            input: string;
+        };
+        /**
+         * Custom tool call output
+         * @description The output of a custom tool call from your code, being sent back to the model.
+         */
+        CustomToolCallOutput: {
+            /**
+             * @description The type of the custom tool call output. Always `custom_tool_call_output`.
+             * @enum {string}
+             */
+            type: "custom_tool_call_output";
+            /** @description The unique ID of the custom tool call output in the OpenAI platform. */
+            id?: string;
+            /** @description The call ID, used to map this custom tool call output to a custom tool call. */
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCallerParam"] | null;
+            /**
+             * @description The output from the custom tool call generated by your code.
+             *     Can be a string or an list of output content.
+             */
+            output: string | components["schemas"]["FunctionAndCustomToolCallOutput"][];
+        };
+        /** ResponseCustomToolCallOutputItem */
+        CustomToolCallOutputResource: components["schemas"]["CustomToolCallOutput"] & {
+            /** @description The unique ID of the custom tool call output item. */
+            id: string;
+            /**
+             * @description The status of the item. One of `in_progress`, `completed`, or
+             *     `incomplete`. Populated when items are returned via API.
+             */
+            status: components["schemas"]["FunctionCallOutputStatusEnum"];
+            /** @description The identifier of the actor that created the item. */
+            created_by?: string;
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "custom_tool_call_output";
+        };
+        /** ResponseCustomToolCallItem */
+        CustomToolCallResource: components["schemas"]["CustomToolCall"] & {
+            /** @description The unique ID of the custom tool call item. */
+            id: string;
+            /**
+             * @description The status of the item. One of `in_progress`, `completed`, or
+             *     `incomplete`. Populated when items are returned via API.
+             */
+            status: components["schemas"]["FunctionCallStatus"];
+            /** @description The identifier of the actor that created the item. */
+            created_by?: string;
+        };
         /**
          * Custom tool
          * @description A custom tool that processes input using a specified format.
@@ -1454,6 +1785,33 @@ export interface components {
                 };
             };
         };
+        /**
+         * Input message
+         * @description A message input to the model with a role indicating instruction following
+         *     hierarchy. Instructions given with the `developer` or `system` role take
+         *     precedence over instructions given with the `user` role. Messages with the
+         *     `assistant` role are presumed to have been generated by the model in previous
+         *     interactions.
+         */
+        EasyInputMessage: {
+            /**
+             * @description The role of the message input. One of `user`, `assistant`, `system`, or
+             *     `developer`.
+             * @enum {string}
+             */
+            role: "user" | "assistant" | "system" | "developer";
+            /**
+             * @description Text, image, or audio input to the model, used to generate a response.
+             *     Can also contain previous assistant responses.
+             */
+            content: string | components["schemas"]["InputMessageContentList"];
+            phase?: components["schemas"]["MessagePhase"] | null;
+            /**
+             * @description The type of the message input. Always `message`.
+             * @enum {string}
+             */
+            type?: "message";
+        };
         /** @description Represents an embedding vector returned by embedding endpoint. */
         Embedding: {
             /** @description The index of the embedding in the list of embeddings. */
@@ -1475,6 +1833,60 @@ export interface components {
         ErrorResponse: {
             error: components["schemas"]["Error"];
         };
+        /**
+         * File path
+         * @description A path to a file.
+         */
+        FilePath: {
+            /**
+             * @description The type of the file path. Always `file_path`.
+             *      (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "file_path";
+            /** @description The ID of the file. */
+            file_id: string;
+            /** @description The index of the file in the list of files. */
+            index: number;
+        };
+        /**
+         * File search tool call
+         * @description The results of a file search tool call. See the
+         *     [file search guide](/docs/guides/tools-file-search) for more information.
+         */
+        FileSearchToolCall: {
+            /** @description The unique ID of the file search tool call. */
+            id: string;
+            /**
+             * @description The type of the file search tool call. Always `file_search_call`.
+             *      (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "file_search_call";
+            /**
+             * @description The status of the file search tool call. One of `in_progress`,
+             *     `searching`, `incomplete` or `failed`,
+             * @enum {string}
+             */
+            status: "in_progress" | "searching" | "completed" | "incomplete" | "failed";
+            /** @description The queries used to search for files. */
+            queries: string[];
+            results?: {
+                /** @description The unique ID of the file. */
+                file_id?: string;
+                /** @description The text that was retrieved from the file. */
+                text?: string;
+                /** @description The name of the file. */
+                filename?: string;
+                attributes?: components["schemas"]["VectorStoreFileAttributes"];
+                /**
+                 * Format: float
+                 * @description The relevance score of the file - a value between 0 and 1.
+                 */
+                score?: number;
+            }[] | null;
+        };
+        FunctionAndCustomToolCallOutput: components["schemas"]["InputTextContent"] | components["schemas"]["InputImageContent"] | components["schemas"]["InputFileContent"];
         FunctionObject: {
             /** @description A description of what the function does, used by the model to choose when and how to call the function. */
             description?: string;
@@ -1491,11 +1903,485 @@ export interface components {
         FunctionParameters: {
             [key: string]: unknown;
         };
+        /**
+         * Function tool call
+         * @description A tool call to run a function. See the
+         *     [function calling guide](/docs/guides/function-calling) for more information.
+         */
+        FunctionToolCall: {
+            /** @description The unique ID of the function tool call. */
+            id?: string;
+            /**
+             * @description The type of the function tool call. Always `function_call`.
+             *      (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "function_call";
+            /** @description The unique ID of the function tool call generated by the model. */
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCaller"] | null;
+            /** @description The namespace of the function to run. */
+            namespace?: string;
+            /** @description The name of the function to run. */
+            name: string;
+            /** @description A JSON string of the arguments to pass to the function. */
+            arguments: string;
+            /**
+             * @description The status of the item. One of `in_progress`, `completed`, or
+             *     `incomplete`. Populated when items are returned via API.
+             * @enum {string}
+             */
+            status?: "in_progress" | "completed" | "incomplete";
+        };
+        /**
+         * Function tool call output
+         * @description The output of a function tool call.
+         */
+        FunctionToolCallOutput: {
+            /**
+             * @description The unique ID of the function tool call output. Populated when this item
+             *     is returned via API.
+             */
+            id?: string;
+            /**
+             * @description The type of the function tool call output. Always `function_call_output`.
+             * @enum {string}
+             */
+            type: "function_call_output";
+            /** @description The unique ID of the function tool call generated by the model. */
+            call_id?: string;
+            /** @description The name of the tool that produced the output. */
+            name?: string;
+            /** @description The namespace of the tool that produced the output. */
+            namespace?: string;
+            caller?: components["schemas"]["ToolCallCallerParam"] | null;
+            /**
+             * @description The output from the function call generated by your code.
+             *     Can be a string or an list of output content.
+             */
+            output: string | components["schemas"]["FunctionAndCustomToolCallOutput"][];
+            /**
+             * @description The status of the item. One of `in_progress`, `completed`, or
+             *     `incomplete`. Populated when items are returned via API.
+             * @enum {string}
+             */
+            status?: "in_progress" | "completed" | "incomplete";
+        };
+        FunctionToolCallOutputResource: components["schemas"]["FunctionToolCallOutput"] & {
+            /** @description The unique ID of the function call tool output. */
+            id: string;
+            /**
+             * @description The status of the item. One of `in_progress`, `completed`, or
+             *     `incomplete`. Populated when items are returned via API.
+             */
+            status: components["schemas"]["FunctionCallOutputStatusEnum"];
+            /** @description The identifier of the actor that created the item. */
+            created_by?: string;
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "function_call_output";
+        };
+        FunctionToolCallResource: components["schemas"]["FunctionToolCall"] & {
+            /** @description The unique ID of the function tool call. */
+            id: string;
+            /**
+             * @description The status of the item. One of `in_progress`, `completed`, or
+             *     `incomplete`. Populated when items are returned via API.
+             */
+            status: components["schemas"]["FunctionCallStatus"];
+            /** @description The identifier of the actor that created the item. */
+            created_by?: string;
+        };
+        /**
+         * Image generation tool
+         * @description A tool that generates images using the GPT image models.
+         */
+        ImageGenTool: {
+            /**
+             * @description The type of the image generation tool. Always `image_generation`.
+             *      (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "image_generation";
+            model?: string | ("gpt-image-1" | "gpt-image-1-mini" | "gpt-image-1.5" | "gpt-image-2" | "gpt-image-2-2026-04-21");
+            /**
+             * @description The quality of the generated image. One of `low`, `medium`, `high`,
+             *     or `auto`. Default: `auto`.
+             * @default auto
+             * @enum {string}
+             */
+            quality?: "low" | "medium" | "high" | "auto";
+            /**
+             * @description The size of the generated images. For `gpt-image-2` and `gpt-image-2-2026-04-21`, arbitrary resolutions are supported as `WIDTHxHEIGHT` strings, for example `1536x864`. Width and height must both be divisible by 16 and the requested aspect ratio must be between 1:3 and 3:1. Resolutions above `2560x1440` are experimental, and the maximum supported resolution is `3840x2160`. The requested size must also satisfy the model's current pixel and edge limits. The standard sizes `1024x1024`, `1536x1024`, and `1024x1536` are supported by the GPT image models; `auto` is supported for models that allow automatic sizing. For `dall-e-2`, use one of `256x256`, `512x512`, or `1024x1024`. For `dall-e-3`, use one of `1024x1024`, `1792x1024`, or `1024x1792`.
+             * @default auto
+             */
+            size?: string | ("1024x1024" | "1024x1536" | "1536x1024" | "auto");
+            /**
+             * @description The output format of the generated image. One of `png`, `webp`, or
+             *     `jpeg`. Default: `png`.
+             * @default png
+             * @enum {string}
+             */
+            output_format?: "png" | "webp" | "jpeg";
+            /**
+             * @description Compression level for the output image. Default: 100.
+             * @default 100
+             */
+            output_compression?: number;
+            /**
+             * @description Moderation level for the generated image. Default: `auto`.
+             * @default auto
+             * @enum {string}
+             */
+            moderation?: "auto" | "low";
+            /**
+             * @description Set the background of the generated image. One of `transparent`,
+             *     `opaque`, or `auto`. Transparent backgrounds are available for
+             *     supported GPT Image models. For `gpt-image-2` and
+             *     `gpt-image-2-2026-04-21`, this support is in preview. When using
+             *     `transparent`, set the output format to `png` or `webp`. Default: `auto`.
+             * @default auto
+             * @enum {string}
+             */
+            background?: "transparent" | "opaque" | "auto";
+            input_fidelity?: components["schemas"]["InputFidelity"] | null;
+            /**
+             * @description Optional mask for inpainting. Contains `image_url`
+             *     (string, optional) and `file_id` (string, optional).
+             */
+            input_image_mask?: {
+                /** @description Base64-encoded mask image. */
+                image_url?: string;
+                /** @description File ID for the mask image. */
+                file_id?: string;
+            };
+            /**
+             * @description Number of partial images to generate in streaming mode, from 0 (default value) to 3.
+             * @default 0
+             */
+            partial_images?: number;
+            /** @description Whether to generate a new image or edit an existing image. Default: `auto`. */
+            action?: components["schemas"]["ImageGenActionEnum"];
+        };
+        /**
+         * Image generation call
+         * @description An image generation request made by the model.
+         */
+        ImageGenToolCall: {
+            /**
+             * @description The type of the image generation call. Always `image_generation_call`.
+             *      (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "image_generation_call";
+            /** @description The unique ID of the image generation call. */
+            id: string;
+            /**
+             * @description The status of the image generation call.
+             * @enum {string}
+             */
+            status: "in_progress" | "completed" | "generating" | "failed";
+            result: string | null;
+        };
+        InputContent: components["schemas"]["InputTextContent"] | components["schemas"]["InputImageContent"] | components["schemas"]["InputFileContent"];
+        InputItem: components["schemas"]["EasyInputMessage"] | components["schemas"]["Item"] | components["schemas"]["CompactionTriggerItemParam"] | components["schemas"]["ItemReferenceParam"] | components["schemas"]["ProgramItemParam"] | components["schemas"]["ProgramOutputItemParam"];
+        /**
+         * Input message
+         * @description A message input to the model with a role indicating instruction following
+         *     hierarchy. Instructions given with the `developer` or `system` role take
+         *     precedence over instructions given with the `user` role.
+         */
+        InputMessage: {
+            /**
+             * @description The type of the message input. Always set to `message`.
+             * @enum {string}
+             */
+            type?: "message";
+            /**
+             * @description The role of the message input. One of `user`, `system`, or `developer`.
+             * @enum {string}
+             */
+            role: "user" | "system" | "developer";
+            /**
+             * @description The status of item. One of `in_progress`, `completed`, or
+             *     `incomplete`. Populated when items are returned via API.
+             * @enum {string}
+             */
+            status?: "in_progress" | "completed" | "incomplete";
+            content: components["schemas"]["InputMessageContentList"];
+        };
+        /**
+         * Input item content list
+         * @description A list of one or many input items to the model, containing different content
+         *     types.
+         */
+        InputMessageContentList: components["schemas"]["InputContent"][];
+        InputMessageResource: components["schemas"]["InputMessage"] & {
+            /** @description The unique ID of the message input. */
+            id: string;
+        };
+        /**
+         * @description Text, image, or file inputs to the model, used to generate a response.
+         *
+         *     Learn more:
+         *     - [Text inputs and outputs](/docs/guides/text)
+         *     - [Image inputs](/docs/guides/images)
+         *     - [File inputs](/docs/guides/pdf-files)
+         *     - [Conversation state](/docs/guides/conversation-state)
+         *     - [Function calling](/docs/guides/function-calling)
+         */
+        InputParam: string | components["schemas"]["InputItem"][];
+        /** @description Content item used to generate a response. */
+        Item: components["schemas"]["InputMessage"] | components["schemas"]["OutputMessage"] | components["schemas"]["FileSearchToolCall"] | components["schemas"]["ComputerToolCall"] | components["schemas"]["ComputerCallOutputItemParam"] | components["schemas"]["WebSearchToolCall"] | components["schemas"]["FunctionToolCall"] | components["schemas"]["FunctionCallOutputItemParam"] | components["schemas"]["ToolSearchCallItemParam"] | components["schemas"]["ToolSearchOutputItemParam"] | components["schemas"]["AdditionalToolsItemParam"] | components["schemas"]["ReasoningItem"] | components["schemas"]["CompactionSummaryItemParam"] | components["schemas"]["ImageGenToolCall"] | components["schemas"]["CodeInterpreterToolCall"] | components["schemas"]["LocalShellToolCall"] | components["schemas"]["LocalShellToolCallOutput"] | components["schemas"]["FunctionShellCallItemParam"] | components["schemas"]["FunctionShellCallOutputItemParam"] | components["schemas"]["ApplyPatchToolCallItemParam"] | components["schemas"]["ApplyPatchToolCallOutputItemParam"] | components["schemas"]["MCPListTools"] | components["schemas"]["MCPApprovalRequest"] | components["schemas"]["MCPApprovalResponse"] | components["schemas"]["MCPToolCall"] | components["schemas"]["CustomToolCallOutput"] | components["schemas"]["CustomToolCall"];
+        /** @description Content item used to generate a response. */
+        ItemResource: components["schemas"]["InputMessageResource"] | components["schemas"]["OutputMessage"] | components["schemas"]["FileSearchToolCall"] | components["schemas"]["ComputerToolCall"] | components["schemas"]["ComputerToolCallOutputResource"] | components["schemas"]["WebSearchToolCall"] | components["schemas"]["FunctionToolCallResource"] | components["schemas"]["FunctionToolCallOutputResource"] | components["schemas"]["ToolSearchCall"] | components["schemas"]["ToolSearchOutput"] | components["schemas"]["AdditionalTools"] | components["schemas"]["ReasoningItem"] | components["schemas"]["Program"] | components["schemas"]["ProgramOutput"] | components["schemas"]["CompactionBody"] | components["schemas"]["ImageGenToolCall"] | components["schemas"]["CodeInterpreterToolCall"] | components["schemas"]["LocalShellToolCall"] | components["schemas"]["LocalShellToolCallOutput"] | components["schemas"]["FunctionShellCall"] | components["schemas"]["FunctionShellCallOutput"] | components["schemas"]["ApplyPatchToolCall"] | components["schemas"]["ApplyPatchToolCallOutput"] | components["schemas"]["MCPListTools"] | components["schemas"]["MCPApprovalRequest"] | components["schemas"]["MCPApprovalResponseResource"] | components["schemas"]["MCPToolCall"] | components["schemas"]["CustomToolCallResource"] | components["schemas"]["CustomToolCallOutputResource"];
         ListModelsResponse: {
             /** @enum {string} */
             object: "list";
             data: components["schemas"]["Model"][];
         };
+        /**
+         * Local shell call
+         * @description A tool call to run a command on the local shell.
+         */
+        LocalShellToolCall: {
+            /**
+             * @description The type of the local shell call. Always `local_shell_call`.
+             *      (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "local_shell_call";
+            /** @description The unique ID of the local shell call. */
+            id: string;
+            /** @description The unique ID of the local shell tool call generated by the model. */
+            call_id: string;
+            action: components["schemas"]["LocalShellExecAction"];
+            /**
+             * @description The status of the local shell call.
+             * @enum {string}
+             */
+            status: "in_progress" | "completed" | "incomplete";
+        };
+        /**
+         * Local shell call output
+         * @description The output of a local shell tool call.
+         */
+        LocalShellToolCallOutput: {
+            /**
+             * @description The type of the local shell tool call output. Always `local_shell_call_output`.
+             *      (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "local_shell_call_output";
+            /** @description The unique ID of the local shell tool call generated by the model. */
+            id: string;
+            /** @description A JSON string of the output of the local shell tool call. */
+            output: string;
+            status?: ("in_progress" | "completed" | "incomplete") | null;
+        };
+        /**
+         * MCP approval request
+         * @description A request for human approval of a tool invocation.
+         */
+        MCPApprovalRequest: {
+            /**
+             * @description The type of the item. Always `mcp_approval_request`.
+             *      (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "mcp_approval_request";
+            /** @description The unique ID of the approval request. */
+            id: string;
+            /** @description The label of the MCP server making the request. */
+            server_label: string;
+            /** @description The name of the tool to run. */
+            name: string;
+            /** @description A JSON string of arguments for the tool. */
+            arguments: string;
+        };
+        /**
+         * MCP approval response
+         * @description A response to an MCP approval request.
+         */
+        MCPApprovalResponse: {
+            /**
+             * @description The type of the item. Always `mcp_approval_response`.
+             * @enum {string}
+             */
+            type: "mcp_approval_response";
+            id?: string | null;
+            /** @description The ID of the approval request being answered. */
+            approval_request_id: string;
+            /** @description Whether the request was approved. */
+            approve: boolean;
+            reason?: string | null;
+        };
+        /**
+         * MCP approval response
+         * @description A response to an MCP approval request.
+         */
+        MCPApprovalResponseResource: {
+            /**
+             * @description The type of the item. Always `mcp_approval_response`.
+             *      (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "mcp_approval_response";
+            /** @description The unique ID of the approval response */
+            id: string;
+            /** @description The ID of the approval request being answered. */
+            approval_request_id: string;
+            /** @description Whether the request was approved. */
+            approve: boolean;
+            reason?: string | null;
+        };
+        /**
+         * MCP list tools
+         * @description A list of tools available on an MCP server.
+         */
+        MCPListTools: {
+            /**
+             * @description The type of the item. Always `mcp_list_tools`.
+             *      (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "mcp_list_tools";
+            /** @description The unique ID of the list. */
+            id: string;
+            /** @description The label of the MCP server. */
+            server_label: string;
+            /** @description The tools available on the server. */
+            tools: components["schemas"]["MCPListToolsTool"][];
+            error?: string | null;
+        };
+        /**
+         * MCP list tools tool
+         * @description A tool available on an MCP server.
+         */
+        MCPListToolsTool: {
+            /** @description The name of the tool. */
+            name: string;
+            description?: string | null;
+            /** @description The JSON schema describing the tool's input. */
+            input_schema: Record<string, never>;
+            annotations?: Record<string, never> | null;
+        };
+        /**
+         * MCP tool
+         * @description Give the model access to additional tools via remote Model Context Protocol
+         *     (MCP) servers. [Learn more about MCP](/docs/guides/tools-remote-mcp).
+         */
+        MCPTool: {
+            /**
+             * @description The type of the MCP tool. Always `mcp`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "mcp";
+            /** @description A label for this MCP server, used to identify it in tool calls. */
+            server_label: string;
+            /**
+             * Format: uri
+             * @description The URL for the MCP server. One of `server_url`, `connector_id`, or
+             *     `tunnel_id` must be provided.
+             */
+            server_url?: string;
+            /**
+             * @description Identifier for service connectors, like those available in ChatGPT. One of
+             *     `server_url`, `connector_id`, or `tunnel_id` must be provided. Learn more
+             *     about service connectors [here](/docs/guides/tools-remote-mcp#connectors).
+             *
+             *     Currently supported `connector_id` values are:
+             *
+             *     - Dropbox: `connector_dropbox`
+             *     - Gmail: `connector_gmail`
+             *     - Google Calendar: `connector_googlecalendar`
+             *     - Google Drive: `connector_googledrive`
+             *     - Microsoft Teams: `connector_microsoftteams`
+             *     - Outlook Calendar: `connector_outlookcalendar`
+             *     - Outlook Email: `connector_outlookemail`
+             *     - SharePoint: `connector_sharepoint`
+             * @enum {string}
+             */
+            connector_id?: "connector_dropbox" | "connector_gmail" | "connector_googlecalendar" | "connector_googledrive" | "connector_microsoftteams" | "connector_outlookcalendar" | "connector_outlookemail" | "connector_sharepoint";
+            /**
+             * @description The Secure MCP Tunnel ID to use instead of a direct server URL. One of
+             *     `server_url`, `connector_id`, or `tunnel_id` must be provided.
+             */
+            tunnel_id?: string;
+            /**
+             * @description An OAuth access token that can be used with a remote MCP server, either
+             *     with a custom MCP server URL or a service connector. Your application
+             *     must handle the OAuth authorization flow and provide the token here.
+             */
+            authorization?: string;
+            /** @description Optional description of the MCP server, used to provide more context. */
+            server_description?: string;
+            headers?: {
+                [key: string]: string;
+            } | null;
+            allowed_tools?: (string[] | components["schemas"]["MCPToolFilter"]) | null;
+            allowed_callers?: components["schemas"]["CallableToolAllowedCaller"][] | null;
+            require_approval?: ({
+                always?: components["schemas"]["MCPToolFilter"];
+                never?: components["schemas"]["MCPToolFilter"];
+            } | ("always" | "never")) | null;
+            /** @description Whether this MCP tool is deferred and discovered via tool search. */
+            defer_loading?: boolean;
+        };
+        /**
+         * MCP tool call
+         * @description An invocation of a tool on an MCP server.
+         */
+        MCPToolCall: {
+            /**
+             * @description The type of the item. Always `mcp_call`.
+             *      (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "mcp_call";
+            /** @description The unique ID of the tool call. */
+            id: string;
+            /** @description The label of the MCP server running the tool. */
+            server_label: string;
+            /** @description The name of the tool that was run. */
+            name: string;
+            /** @description A JSON string of the arguments passed to the tool. */
+            arguments: string;
+            output?: string | null;
+            /** @description The error from the tool call, if any. */
+            error?: components["schemas"]["MCPToolCallError"] | null;
+            /** @description The status of the tool call. One of `in_progress`, `completed`, `incomplete`, `calling`, or `failed`. */
+            status?: components["schemas"]["MCPToolCallStatus"];
+            approval_request_id?: string | null;
+        };
+        MCPToolCallError: components["schemas"]["MCPProtocolError"] | components["schemas"]["MCPToolExecutionError"] | components["schemas"]["HTTPError"];
+        /**
+         * MCP tool filter
+         * @description A filter object to specify which tools are allowed.
+         */
+        MCPToolFilter: {
+            /**
+             * MCP allowed tools
+             * @description List of allowed tool names.
+             */
+            tool_names?: string[];
+            /**
+             * @description Indicates whether or not a tool modifies data or is read-only. If an
+             *     MCP server is [annotated with `readOnlyHint`](https://modelcontextprotocol.io/specification/2025-06-18/schema#toolannotations-readonlyhint),
+             *     it will match this filter.
+             */
+            read_only?: boolean;
+        };
+        /**
+         * @description Labels an `assistant` message as intermediate commentary (`commentary`) or the final answer (`final_answer`).
+         *     For models like `gpt-5.3-codex` and beyond, when sending follow-up requests, preserve and resend
+         *     phase on all assistant messages — dropping it can degrade performance. Not used for user messages.
+         * @enum {string}
+         */
+        MessagePhase: "commentary" | "final_answer";
         Metadata: {
             [key: string]: string;
         } | null;
@@ -1536,6 +2422,8 @@ export interface components {
             /** @description Other names that resolve to this model. */
             aliases?: string[];
         };
+        /** @example gpt-5.1 */
+        ModelIdsResponses: components["schemas"]["ModelIdsShared"] | ("o1-pro" | "o1-pro-2025-03-19" | "o3-pro" | "o3-pro-2025-06-10" | "o3-deep-research" | "o3-deep-research-2025-06-26" | "o4-mini-deep-research" | "o4-mini-deep-research-2025-06-26" | "computer-use-preview" | "computer-use-preview-2025-03-11" | "gpt-5.5-pro" | "gpt-5.5-pro-2026-04-23" | "gpt-5-codex" | "gpt-5-pro" | "gpt-5-pro-2025-10-06" | "gpt-5.1-codex-max" | "gpt-daybreak-blue-latest" | "gpt-daybreak-red-latest" | "gpt-5.6-cyber");
         /** @example gpt-5.4 */
         ModelIdsShared: string | ("gpt-5.6-sol" | "gpt-5.6-terra" | "gpt-5.6-luna" | "gpt-5.5" | "gpt-5.5-2026-04-23" | "gpt-5.4" | "gpt-5.4-mini" | "gpt-5.4-nano" | "gpt-5.4-mini-2026-03-17" | "gpt-5.4-nano-2026-03-17" | "gpt-5.3-chat-latest" | "gpt-5.2" | "gpt-5.2-2025-12-11" | "gpt-5.2-chat-latest" | "gpt-5.2-pro" | "gpt-5.2-pro-2025-12-11" | "gpt-5.1" | "gpt-5.1-2025-11-13" | "gpt-5.1-codex" | "gpt-5.1-mini" | "gpt-5.1-chat-latest" | "gpt-5" | "gpt-5-mini" | "gpt-5-nano" | "gpt-5-2025-08-07" | "gpt-5-mini-2025-08-07" | "gpt-5-nano-2025-08-07" | "gpt-5-chat-latest" | "gpt-4.1" | "gpt-4.1-mini" | "gpt-4.1-nano" | "gpt-4.1-2025-04-14" | "gpt-4.1-mini-2025-04-14" | "gpt-4.1-nano-2025-04-14" | "o4-mini" | "o4-mini-2025-04-16" | "o3" | "o3-2025-04-16" | "o3-mini" | "o3-mini-2025-01-31" | "o1" | "o1-2024-12-17" | "o1-preview" | "o1-preview-2024-09-12" | "o1-mini" | "o1-mini-2024-09-12" | "gpt-4o" | "gpt-4o-2024-11-20" | "gpt-4o-2024-08-06" | "gpt-4o-2024-05-13" | "gpt-4o-audio-preview" | "gpt-4o-audio-preview-2024-10-01" | "gpt-4o-audio-preview-2024-12-17" | "gpt-4o-audio-preview-2025-06-03" | "gpt-4o-mini-audio-preview" | "gpt-4o-mini-audio-preview-2024-12-17" | "gpt-4o-search-preview" | "gpt-4o-mini-search-preview" | "gpt-4o-search-preview-2025-03-11" | "gpt-4o-mini-search-preview-2025-03-11" | "chatgpt-4o-latest" | "codex-mini-latest" | "gpt-4o-mini" | "gpt-4o-mini-2024-07-18" | "gpt-4-turbo" | "gpt-4-turbo-2024-04-09" | "gpt-4-0125-preview" | "gpt-4-turbo-preview" | "gpt-4-1106-preview" | "gpt-4-vision-preview" | "gpt-4" | "gpt-4-0314" | "gpt-4-0613" | "gpt-4-32k" | "gpt-4-32k-0314" | "gpt-4-32k-0613" | "gpt-3.5-turbo" | "gpt-3.5-turbo-16k" | "gpt-3.5-turbo-0301" | "gpt-3.5-turbo-0613" | "gpt-3.5-turbo-1106" | "gpt-3.5-turbo-0125" | "gpt-3.5-turbo-16k-0613");
         ModelResponseProperties: {
@@ -1556,6 +2444,37 @@ export interface components {
             /** @deprecated */
             prompt_cache_retention?: ("in_memory" | "24h") | null;
         };
+        OutputContent: components["schemas"]["OutputTextContent"] | components["schemas"]["RefusalContent"] | components["schemas"]["ReasoningTextContent"];
+        OutputItem: components["schemas"]["OutputMessage"] | components["schemas"]["FileSearchToolCall"] | components["schemas"]["FunctionToolCall"] | components["schemas"]["FunctionToolCallOutputResource"] | components["schemas"]["WebSearchToolCall"] | components["schemas"]["ComputerToolCall"] | components["schemas"]["ComputerToolCallOutputResource"] | components["schemas"]["ReasoningItem"] | components["schemas"]["Program"] | components["schemas"]["ProgramOutput"] | components["schemas"]["ToolSearchCall"] | components["schemas"]["ToolSearchOutput"] | components["schemas"]["AdditionalTools"] | components["schemas"]["CompactionBody"] | components["schemas"]["ImageGenToolCall"] | components["schemas"]["CodeInterpreterToolCall"] | components["schemas"]["LocalShellToolCall"] | components["schemas"]["LocalShellToolCallOutput"] | components["schemas"]["FunctionShellCall"] | components["schemas"]["FunctionShellCallOutput"] | components["schemas"]["ApplyPatchToolCall"] | components["schemas"]["ApplyPatchToolCallOutput"] | components["schemas"]["MCPToolCall"] | components["schemas"]["MCPListTools"] | components["schemas"]["MCPApprovalRequest"] | components["schemas"]["MCPApprovalResponseResource"] | components["schemas"]["CustomToolCall"] | components["schemas"]["CustomToolCallOutputResource"];
+        /**
+         * Output message
+         * @description An output message from the model.
+         */
+        OutputMessage: {
+            /** @description The unique ID of the output message. */
+            id: string;
+            /**
+             * @description The type of the output message. Always `message`.
+             *      (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "message";
+            /**
+             * @description The role of the output message. Always `assistant`.
+             * @enum {string}
+             */
+            role: "assistant";
+            /** @description The content of the output message. */
+            content: components["schemas"]["OutputMessageContent"][];
+            phase?: components["schemas"]["MessagePhase"] | null;
+            /**
+             * @description The status of the message input. One of `in_progress`, `completed`, or
+             *     `incomplete`. Populated when input items are returned via API.
+             * @enum {string}
+             */
+            status: "in_progress" | "completed" | "incomplete";
+        };
+        OutputMessageContent: components["schemas"]["OutputTextContent"] | components["schemas"]["RefusalContent"];
         /**
          * @description Whether to enable [parallel function calling](/docs/guides/function-calling#configuring-parallel-function-calling) during tool use.
          * @default true
@@ -1580,7 +2499,471 @@ export interface components {
              */
             content: string | components["schemas"]["ChatCompletionRequestMessageContentPartText"][];
         };
+        Prompt: {
+            /** @description The unique identifier of the prompt template to use. */
+            id: string;
+            version?: string | null;
+            variables?: components["schemas"]["ResponsePromptVariables"];
+        } | null;
+        /**
+         * Reasoning
+         * @description **gpt-5 and o-series models only**
+         *
+         *     Configuration options for
+         *     [reasoning models](https://platform.openai.com/docs/guides/reasoning).
+         */
+        Reasoning: {
+            /**
+             * @description Controls the reasoning execution mode for the request.
+             *
+             *     When returned on a response, this is the effective execution mode.
+             */
+            mode?: components["schemas"]["ReasoningModeEnum"];
+            effort?: components["schemas"]["ReasoningEffort"];
+            summary?: ("auto" | "concise" | "detailed") | null;
+            context?: ("auto" | "current_turn" | "all_turns") | null;
+            generate_summary?: ("auto" | "concise" | "detailed") | null;
+        };
         ReasoningEffort: ("none" | "minimal" | "low" | "medium" | "high" | "xhigh" | "max") | null;
+        /**
+         * Reasoning
+         * @description A description of the chain of thought used by a reasoning model while generating
+         *     a response. Be sure to include these items in your `input` to the Responses API
+         *     for subsequent turns of a conversation if you are manually
+         *     [managing context](/docs/guides/conversation-state).
+         */
+        ReasoningItem: {
+            /**
+             * @description The type of the object. Always `reasoning`.
+             *      (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "reasoning";
+            /** @description The unique identifier of the reasoning content. */
+            id: string;
+            encrypted_content?: string | null;
+            /** @description Reasoning summary content. */
+            summary: components["schemas"]["SummaryTextContent"][];
+            /** @description Reasoning text content. */
+            content?: components["schemas"]["ReasoningTextContent"][];
+            /**
+             * @description The status of the item. One of `in_progress`, `completed`, or
+             *     `incomplete`. Populated when items are returned via API.
+             * @enum {string}
+             */
+            status?: "in_progress" | "completed" | "incomplete";
+        };
+        /**
+         * The response object
+         * @example {
+         *       "id": "resp_67ccd3a9da748190baa7f1570fe91ac604becb25c45c1d41",
+         *       "object": "response",
+         *       "created_at": 1741476777,
+         *       "status": "completed",
+         *       "completed_at": 1741476778,
+         *       "error": null,
+         *       "incomplete_details": null,
+         *       "instructions": null,
+         *       "max_output_tokens": null,
+         *       "model": "gpt-4o-2024-08-06",
+         *       "output": [
+         *         {
+         *           "type": "message",
+         *           "id": "msg_67ccd3acc8d48190a77525dc6de64b4104becb25c45c1d41",
+         *           "status": "completed",
+         *           "role": "assistant",
+         *           "content": [
+         *             {
+         *               "type": "output_text",
+         *               "text": "The image depicts a scenic landscape with a wooden boardwalk or pathway leading through lush, green grass under a blue sky with some clouds. The setting suggests a peaceful natural area, possibly a park or nature reserve. There are trees and shrubs in the background.",
+         *               "annotations": []
+         *             }
+         *           ]
+         *         }
+         *       ],
+         *       "parallel_tool_calls": true,
+         *       "previous_response_id": null,
+         *       "reasoning": {
+         *         "effort": null,
+         *         "summary": null,
+         *         "context": null
+         *       },
+         *       "store": true,
+         *       "temperature": 1,
+         *       "text": {
+         *         "format": {
+         *           "type": "text"
+         *         }
+         *       },
+         *       "tool_choice": "auto",
+         *       "tools": [],
+         *       "top_p": 1,
+         *       "truncation": "disabled",
+         *       "usage": {
+         *         "input_tokens": 328,
+         *         "input_tokens_details": {
+         *           "cached_tokens": 0,
+         *           "cache_write_tokens": 0
+         *         },
+         *         "output_tokens": 52,
+         *         "output_tokens_details": {
+         *           "reasoning_tokens": 0
+         *         },
+         *         "total_tokens": 380
+         *       },
+         *       "user": null,
+         *       "metadata": {}
+         *     }
+         */
+        Response: components["schemas"]["ModelResponseProperties"] & components["schemas"]["ResponseProperties"] & {
+            service_tier?: components["schemas"]["ServiceTierResponses"];
+            truncation?: ("auto" | "disabled") | null;
+            /** @description Unique identifier for this Response. */
+            id: string;
+            /**
+             * @description The object type of this resource - always set to `response`.
+             * @enum {string}
+             */
+            object: "response";
+            /**
+             * @description The status of the response generation. One of `completed`, `failed`,
+             *     `in_progress`, `cancelled`, `queued`, or `incomplete`.
+             * @enum {string}
+             */
+            status?: "completed" | "failed" | "in_progress" | "cancelled" | "queued" | "incomplete";
+            /**
+             * Format: unixtime
+             * @description Unix timestamp (in seconds) of when this Response was created.
+             */
+            created_at: number;
+            completed_at?: number | null;
+            error: components["schemas"]["ResponseError"];
+            incomplete_details: {
+                /**
+                 * @description The reason why the response is incomplete.
+                 * @enum {string}
+                 */
+                reason?: "max_output_tokens" | "content_filter";
+            } | null;
+            /**
+             * @description An array of content items generated by the model.
+             *
+             *     - The length and order of items in the `output` array is dependent
+             *       on the model's response.
+             *     - Rather than accessing the first item in the `output` array and
+             *       assuming it's an `assistant` message with the content generated by
+             *       the model, you might consider using the `output_text` property where
+             *       supported in SDKs.
+             */
+            output: components["schemas"]["OutputItem"][];
+            reasoning?: components["schemas"]["Reasoning"] | null;
+            instructions: (string | components["schemas"]["InputItem"][]) | null;
+            output_text?: string | null;
+            usage?: components["schemas"]["ResponseUsage"];
+            prompt_cache_options?: components["schemas"]["PromptCacheOptions"];
+            moderation?: components["schemas"]["Moderation"] | null;
+            /**
+             * @description Whether to allow the model to run tool calls in parallel.
+             * @default true
+             */
+            parallel_tool_calls: boolean;
+            conversation?: components["schemas"]["ResponseConversation"] | null;
+            max_output_tokens?: number | null;
+        };
+        /** @description Emitted when there is a partial audio response. */
+        ResponseAudioDeltaEvent: {
+            /**
+             * @description The type of the event. Always `response.audio.delta`.
+             * @enum {string}
+             */
+            type: "response.audio.delta";
+            /** @description A sequence number for this chunk of the stream response. */
+            sequence_number: number;
+            /** @description A chunk of Base64 encoded response audio bytes. */
+            delta: string;
+        };
+        /** @description Emitted when the audio response is complete. */
+        ResponseAudioDoneEvent: {
+            /**
+             * @description The type of the event. Always `response.audio.done`.
+             * @enum {string}
+             */
+            type: "response.audio.done";
+            /** @description The sequence number of the delta. */
+            sequence_number: number;
+        };
+        /** @description Emitted when there is a partial transcript of audio. */
+        ResponseAudioTranscriptDeltaEvent: {
+            /**
+             * @description The type of the event. Always `response.audio.transcript.delta`.
+             * @enum {string}
+             */
+            type: "response.audio.transcript.delta";
+            /** @description The partial transcript of the audio response. */
+            delta: string;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
+        /** @description Emitted when the full audio transcript is completed. */
+        ResponseAudioTranscriptDoneEvent: {
+            /**
+             * @description The type of the event. Always `response.audio.transcript.done`.
+             * @enum {string}
+             */
+            type: "response.audio.transcript.done";
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
+        /** @description Emitted when a partial code snippet is streamed by the code interpreter. */
+        ResponseCodeInterpreterCallCodeDeltaEvent: {
+            /**
+             * @description The type of the event. Always `response.code_interpreter_call_code.delta`.
+             * @enum {string}
+             */
+            type: "response.code_interpreter_call_code.delta";
+            /** @description The index of the output item in the response for which the code is being streamed. */
+            output_index: number;
+            /** @description The unique identifier of the code interpreter tool call item. */
+            item_id: string;
+            /** @description The partial code snippet being streamed by the code interpreter. */
+            delta: string;
+            /** @description The sequence number of this event, used to order streaming events. */
+            sequence_number: number;
+        };
+        /** @description Emitted when the code snippet is finalized by the code interpreter. */
+        ResponseCodeInterpreterCallCodeDoneEvent: {
+            /**
+             * @description The type of the event. Always `response.code_interpreter_call_code.done`.
+             * @enum {string}
+             */
+            type: "response.code_interpreter_call_code.done";
+            /** @description The index of the output item in the response for which the code is finalized. */
+            output_index: number;
+            /** @description The unique identifier of the code interpreter tool call item. */
+            item_id: string;
+            /** @description The final code snippet output by the code interpreter. */
+            code: string;
+            /** @description The sequence number of this event, used to order streaming events. */
+            sequence_number: number;
+        };
+        /** @description Emitted when the code interpreter call is completed. */
+        ResponseCodeInterpreterCallCompletedEvent: {
+            /**
+             * @description The type of the event. Always `response.code_interpreter_call.completed`.
+             * @enum {string}
+             */
+            type: "response.code_interpreter_call.completed";
+            /** @description The index of the output item in the response for which the code interpreter call is completed. */
+            output_index: number;
+            /** @description The unique identifier of the code interpreter tool call item. */
+            item_id: string;
+            /** @description The sequence number of this event, used to order streaming events. */
+            sequence_number: number;
+        };
+        /** @description Emitted when a code interpreter call is in progress. */
+        ResponseCodeInterpreterCallInProgressEvent: {
+            /**
+             * @description The type of the event. Always `response.code_interpreter_call.in_progress`.
+             * @enum {string}
+             */
+            type: "response.code_interpreter_call.in_progress";
+            /** @description The index of the output item in the response for which the code interpreter call is in progress. */
+            output_index: number;
+            /** @description The unique identifier of the code interpreter tool call item. */
+            item_id: string;
+            /** @description The sequence number of this event, used to order streaming events. */
+            sequence_number: number;
+        };
+        /** @description Emitted when the code interpreter is actively interpreting the code snippet. */
+        ResponseCodeInterpreterCallInterpretingEvent: {
+            /**
+             * @description The type of the event. Always `response.code_interpreter_call.interpreting`.
+             * @enum {string}
+             */
+            type: "response.code_interpreter_call.interpreting";
+            /** @description The index of the output item in the response for which the code interpreter is interpreting code. */
+            output_index: number;
+            /** @description The unique identifier of the code interpreter tool call item. */
+            item_id: string;
+            /** @description The sequence number of this event, used to order streaming events. */
+            sequence_number: number;
+        };
+        /** @description Emitted when the model response is complete. */
+        ResponseCompletedEvent: {
+            /**
+             * @description The type of the event. Always `response.completed`.
+             * @enum {string}
+             */
+            type: "response.completed";
+            /** @description Properties of the completed response. */
+            response: components["schemas"]["Response"];
+            /** @description The sequence number for this event. */
+            sequence_number: number;
+        };
+        /** @description Emitted when a new content part is added. */
+        ResponseContentPartAddedEvent: {
+            /**
+             * @description The type of the event. Always `response.content_part.added`.
+             * @enum {string}
+             */
+            type: "response.content_part.added";
+            /** @description The ID of the output item that the content part was added to. */
+            item_id: string;
+            /** @description The index of the output item that the content part was added to. */
+            output_index: number;
+            /** @description The index of the content part that was added. */
+            content_index: number;
+            /** @description The content part that was added. */
+            part: components["schemas"]["OutputContent"];
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
+        /** @description Emitted when a content part is done. */
+        ResponseContentPartDoneEvent: {
+            /**
+             * @description The type of the event. Always `response.content_part.done`.
+             * @enum {string}
+             */
+            type: "response.content_part.done";
+            /** @description The ID of the output item that the content part was added to. */
+            item_id: string;
+            /** @description The index of the output item that the content part was added to. */
+            output_index: number;
+            /** @description The index of the content part that is done. */
+            content_index: number;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+            /** @description The content part that is done. */
+            part: components["schemas"]["OutputContent"];
+        };
+        /** @description An event that is emitted when a response is created. */
+        ResponseCreatedEvent: {
+            /**
+             * @description The type of the event. Always `response.created`.
+             * @enum {string}
+             */
+            type: "response.created";
+            /** @description The response that was created. */
+            response: components["schemas"]["Response"];
+            /** @description The sequence number for this event. */
+            sequence_number: number;
+        };
+        /**
+         * ResponseCustomToolCallInputDelta
+         * @description Event representing a delta (partial update) to the input of a custom tool call.
+         */
+        ResponseCustomToolCallInputDeltaEvent: {
+            /**
+             * @description The event type identifier.
+             * @enum {string}
+             */
+            type: "response.custom_tool_call_input.delta";
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+            /** @description The index of the output this delta applies to. */
+            output_index: number;
+            /** @description Unique identifier for the API item associated with this event. */
+            item_id: string;
+            /** @description The incremental input data (delta) for the custom tool call. */
+            delta: string;
+        };
+        /**
+         * ResponseCustomToolCallInputDone
+         * @description Event indicating that input for a custom tool call is complete.
+         */
+        ResponseCustomToolCallInputDoneEvent: {
+            /**
+             * @description The event type identifier.
+             * @enum {string}
+             */
+            type: "response.custom_tool_call_input.done";
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+            /** @description The index of the output this event applies to. */
+            output_index: number;
+            /** @description Unique identifier for the API item associated with this event. */
+            item_id: string;
+            /** @description The complete input data for the custom tool call. */
+            input: string;
+        };
+        ResponseError: {
+            code: components["schemas"]["ResponseErrorCode"];
+            /** @description A human-readable description of the error. */
+            message: string;
+        } | null;
+        /**
+         * @description The error code for the response.
+         * @enum {string}
+         */
+        ResponseErrorCode: "server_error" | "rate_limit_exceeded" | "invalid_prompt" | "data_residency_mismatch" | "bio_policy" | "vector_store_timeout" | "invalid_image" | "invalid_image_format" | "invalid_base64_image" | "invalid_image_url" | "image_too_large" | "image_too_small" | "image_parse_error" | "image_content_policy_violation" | "invalid_image_mode" | "image_file_too_large" | "unsupported_image_media_type" | "empty_image_file" | "failed_to_download_image" | "image_file_not_found";
+        /** @description Emitted when an error occurs. */
+        ResponseErrorEvent: {
+            /**
+             * @description The type of the event. Always `error`.
+             * @enum {string}
+             */
+            type: "error";
+            code: string | null;
+            /** @description The error message. */
+            message: string;
+            param: string | null;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
+        /** @description An event that is emitted when a response fails. */
+        ResponseFailedEvent: {
+            /**
+             * @description The type of the event. Always `response.failed`.
+             * @enum {string}
+             */
+            type: "response.failed";
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+            /** @description The response that failed. */
+            response: components["schemas"]["Response"];
+        };
+        /** @description Emitted when a file search call is completed (results found). */
+        ResponseFileSearchCallCompletedEvent: {
+            /**
+             * @description The type of the event. Always `response.file_search_call.completed`.
+             * @enum {string}
+             */
+            type: "response.file_search_call.completed";
+            /** @description The index of the output item that the file search call is initiated. */
+            output_index: number;
+            /** @description The ID of the output item that the file search call is initiated. */
+            item_id: string;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
+        /** @description Emitted when a file search call is initiated. */
+        ResponseFileSearchCallInProgressEvent: {
+            /**
+             * @description The type of the event. Always `response.file_search_call.in_progress`.
+             * @enum {string}
+             */
+            type: "response.file_search_call.in_progress";
+            /** @description The index of the output item that the file search call is initiated. */
+            output_index: number;
+            /** @description The ID of the output item that the file search call is initiated. */
+            item_id: string;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
+        /** @description Emitted when a file search is currently searching. */
+        ResponseFileSearchCallSearchingEvent: {
+            /**
+             * @description The type of the event. Always `response.file_search_call.searching`.
+             * @enum {string}
+             */
+            type: "response.file_search_call.searching";
+            /** @description The index of the output item that the file search call is searching. */
+            output_index: number;
+            /** @description The ID of the output item that the file search call is initiated. */
+            item_id: string;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
         /**
          * JSON object
          * @description JSON object response format. An older method of generating JSON responses.
@@ -1644,8 +3027,707 @@ export interface components {
              */
             type: "text";
         };
+        /** @description Emitted when there is a partial function-call arguments delta. */
+        ResponseFunctionCallArgumentsDeltaEvent: {
+            /**
+             * @description The type of the event. Always `response.function_call_arguments.delta`.
+             * @enum {string}
+             */
+            type: "response.function_call_arguments.delta";
+            /** @description The ID of the output item that the function-call arguments delta is added to. */
+            item_id: string;
+            /** @description The index of the output item that the function-call arguments delta is added to. */
+            output_index: number;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+            /** @description The function-call arguments delta that is added. */
+            delta: string;
+        };
+        /** @description Emitted when function-call arguments are finalized. */
+        ResponseFunctionCallArgumentsDoneEvent: {
+            /** @enum {string} */
+            type: "response.function_call_arguments.done";
+            /** @description The ID of the item. */
+            item_id: string;
+            /** @description The name of the function that was called. */
+            name: string;
+            /** @description The index of the output item. */
+            output_index: number;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+            /** @description The function-call arguments. */
+            arguments: string;
+        };
+        /**
+         * ResponseImageGenCallCompletedEvent
+         * @description Emitted when an image generation tool call has completed and the final image is available.
+         */
+        ResponseImageGenCallCompletedEvent: {
+            /**
+             * @description The type of the event. Always 'response.image_generation_call.completed'.
+             * @enum {string}
+             */
+            type: "response.image_generation_call.completed";
+            /** @description The index of the output item in the response's output array. */
+            output_index: number;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+            /** @description The unique identifier of the image generation item being processed. */
+            item_id: string;
+        };
+        /**
+         * ResponseImageGenCallGeneratingEvent
+         * @description Emitted when an image generation tool call is actively generating an image (intermediate state).
+         */
+        ResponseImageGenCallGeneratingEvent: {
+            /**
+             * @description The type of the event. Always 'response.image_generation_call.generating'.
+             * @enum {string}
+             */
+            type: "response.image_generation_call.generating";
+            /** @description The index of the output item in the response's output array. */
+            output_index: number;
+            /** @description The unique identifier of the image generation item being processed. */
+            item_id: string;
+            /** @description The sequence number of the image generation item being processed. */
+            sequence_number: number;
+        };
+        /**
+         * ResponseImageGenCallInProgressEvent
+         * @description Emitted when an image generation tool call is in progress.
+         */
+        ResponseImageGenCallInProgressEvent: {
+            /**
+             * @description The type of the event. Always 'response.image_generation_call.in_progress'.
+             * @enum {string}
+             */
+            type: "response.image_generation_call.in_progress";
+            /** @description The index of the output item in the response's output array. */
+            output_index: number;
+            /** @description The unique identifier of the image generation item being processed. */
+            item_id: string;
+            /** @description The sequence number of the image generation item being processed. */
+            sequence_number: number;
+        };
+        /**
+         * ResponseImageGenCallPartialImageEvent
+         * @description Emitted when a partial image is available during image generation streaming.
+         */
+        ResponseImageGenCallPartialImageEvent: {
+            /**
+             * @description The type of the event. Always 'response.image_generation_call.partial_image'.
+             * @enum {string}
+             */
+            type: "response.image_generation_call.partial_image";
+            /** @description The index of the output item in the response's output array. */
+            output_index: number;
+            /** @description The unique identifier of the image generation item being processed. */
+            item_id: string;
+            /** @description The sequence number of the image generation item being processed. */
+            sequence_number: number;
+            /** @description 0-based index for the partial image (backend is 1-based, but this is 0-based for the user). */
+            partial_image_index: number;
+            /** @description Base64-encoded partial image data, suitable for rendering as an image. */
+            partial_image_b64: string;
+            /** @description The image size that was used. */
+            size?: string;
+            /** @description The image quality that was used. */
+            quality?: string;
+            /** @description The background setting that was used. */
+            background?: string;
+            /** @description The output format that was used. */
+            output_format?: string;
+        };
+        /** @description Emitted when the response is in progress. */
+        ResponseInProgressEvent: {
+            /**
+             * @description The type of the event. Always `response.in_progress`.
+             * @enum {string}
+             */
+            type: "response.in_progress";
+            /** @description The response that is in progress. */
+            response: components["schemas"]["Response"];
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
+        /** @description An event that is emitted when a response finishes as incomplete. */
+        ResponseIncompleteEvent: {
+            /**
+             * @description The type of the event. Always `response.incomplete`.
+             * @enum {string}
+             */
+            type: "response.incomplete";
+            /** @description The response that was incomplete. */
+            response: components["schemas"]["Response"];
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
+        /** @description A list of Response items. */
+        ResponseItemList: {
+            /**
+             * @description The type of object returned, must be `list`.
+             * @enum {string}
+             */
+            object: "list";
+            /** @description A list of items used to generate this response. */
+            data: components["schemas"]["ItemResource"][];
+            /** @description Whether there are more items available. */
+            has_more: boolean;
+            /** @description The ID of the first item in the list. */
+            first_id: string;
+            /** @description The ID of the last item in the list. */
+            last_id: string;
+        };
+        /**
+         * @description A logprob is the logarithmic probability that the model assigns to producing
+         *     a particular token at a given position in the sequence. Less-negative (higher)
+         *     logprob values indicate greater model confidence in that token choice.
+         */
+        ResponseLogProb: {
+            /** @description A possible text token. */
+            token: string;
+            /** @description The log probability of this token. */
+            logprob: number;
+            /** @description The log probabilities of up to 20 of the most likely tokens. */
+            top_logprobs?: {
+                /** @description A possible text token. */
+                token?: string;
+                /** @description The log probability of this token. */
+                logprob?: number;
+            }[];
+        };
+        /**
+         * ResponseMCPCallArgumentsDeltaEvent
+         * @description Emitted when there is a delta (partial update) to the arguments of an MCP tool call.
+         */
+        ResponseMCPCallArgumentsDeltaEvent: {
+            /**
+             * @description The type of the event. Always 'response.mcp_call_arguments.delta'.
+             * @enum {string}
+             */
+            type: "response.mcp_call_arguments.delta";
+            /** @description The index of the output item in the response's output array. */
+            output_index: number;
+            /** @description The unique identifier of the MCP tool call item being processed. */
+            item_id: string;
+            /** @description A JSON string containing the partial update to the arguments for the MCP tool call. */
+            delta: string;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
+        /**
+         * ResponseMCPCallArgumentsDoneEvent
+         * @description Emitted when the arguments for an MCP tool call are finalized.
+         */
+        ResponseMCPCallArgumentsDoneEvent: {
+            /**
+             * @description The type of the event. Always 'response.mcp_call_arguments.done'.
+             * @enum {string}
+             */
+            type: "response.mcp_call_arguments.done";
+            /** @description The index of the output item in the response's output array. */
+            output_index: number;
+            /** @description The unique identifier of the MCP tool call item being processed. */
+            item_id: string;
+            /** @description A JSON string containing the finalized arguments for the MCP tool call. */
+            arguments: string;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
+        /**
+         * ResponseMCPCallCompletedEvent
+         * @description Emitted when an MCP  tool call has completed successfully.
+         */
+        ResponseMCPCallCompletedEvent: {
+            /**
+             * @description The type of the event. Always 'response.mcp_call.completed'.
+             * @enum {string}
+             */
+            type: "response.mcp_call.completed";
+            /** @description The ID of the MCP tool call item that completed. */
+            item_id: string;
+            /** @description The index of the output item that completed. */
+            output_index: number;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
+        /**
+         * ResponseMCPCallFailedEvent
+         * @description Emitted when an MCP  tool call has failed.
+         */
+        ResponseMCPCallFailedEvent: {
+            /**
+             * @description The type of the event. Always 'response.mcp_call.failed'.
+             * @enum {string}
+             */
+            type: "response.mcp_call.failed";
+            /** @description The ID of the MCP tool call item that failed. */
+            item_id: string;
+            /** @description The index of the output item that failed. */
+            output_index: number;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
+        /**
+         * ResponseMCPCallInProgressEvent
+         * @description Emitted when an MCP  tool call is in progress.
+         */
+        ResponseMCPCallInProgressEvent: {
+            /**
+             * @description The type of the event. Always 'response.mcp_call.in_progress'.
+             * @enum {string}
+             */
+            type: "response.mcp_call.in_progress";
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+            /** @description The index of the output item in the response's output array. */
+            output_index: number;
+            /** @description The unique identifier of the MCP tool call item being processed. */
+            item_id: string;
+        };
+        /**
+         * ResponseMCPListToolsCompletedEvent
+         * @description Emitted when the list of available MCP tools has been successfully retrieved.
+         */
+        ResponseMCPListToolsCompletedEvent: {
+            /**
+             * @description The type of the event. Always 'response.mcp_list_tools.completed'.
+             * @enum {string}
+             */
+            type: "response.mcp_list_tools.completed";
+            /** @description The ID of the MCP tool call item that produced this output. */
+            item_id: string;
+            /** @description The index of the output item that was processed. */
+            output_index: number;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
+        /**
+         * ResponseMCPListToolsFailedEvent
+         * @description Emitted when the attempt to list available MCP tools has failed.
+         */
+        ResponseMCPListToolsFailedEvent: {
+            /**
+             * @description The type of the event. Always 'response.mcp_list_tools.failed'.
+             * @enum {string}
+             */
+            type: "response.mcp_list_tools.failed";
+            /** @description The ID of the MCP tool call item that failed. */
+            item_id: string;
+            /** @description The index of the output item that failed. */
+            output_index: number;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
+        /**
+         * ResponseMCPListToolsInProgressEvent
+         * @description Emitted when the system is in the process of retrieving the list of available MCP tools.
+         */
+        ResponseMCPListToolsInProgressEvent: {
+            /**
+             * @description The type of the event. Always 'response.mcp_list_tools.in_progress'.
+             * @enum {string}
+             */
+            type: "response.mcp_list_tools.in_progress";
+            /** @description The ID of the MCP tool call item that is being processed. */
+            item_id: string;
+            /** @description The index of the output item that is being processed. */
+            output_index: number;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
         ResponseModalities: ("text" | "audio")[] | null;
+        /** @description Emitted when a new output item is added. */
+        ResponseOutputItemAddedEvent: {
+            /**
+             * @description The type of the event. Always `response.output_item.added`.
+             * @enum {string}
+             */
+            type: "response.output_item.added";
+            /** @description The index of the output item that was added. */
+            output_index: number;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+            /**
+             * @description The output item that was added. For reasoning items, `encrypted_content`
+             *     may be incomplete while the item is in progress. Use the reasoning item
+             *     from the corresponding `response.output_item.done` event when passing it
+             *     as input to a subsequent request.
+             */
+            item: components["schemas"]["OutputItem"];
+        };
+        /** @description Emitted when an output item is marked done. */
+        ResponseOutputItemDoneEvent: {
+            /**
+             * @description The type of the event. Always `response.output_item.done`.
+             * @enum {string}
+             */
+            type: "response.output_item.done";
+            /** @description The index of the output item that was marked done. */
+            output_index: number;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+            /** @description The output item that was marked done. */
+            item: components["schemas"]["OutputItem"];
+        };
+        /**
+         * ResponseOutputTextAnnotationAddedEvent
+         * @description Emitted when an annotation is added to output text content.
+         */
+        ResponseOutputTextAnnotationAddedEvent: {
+            /**
+             * @description The type of the event. Always 'response.output_text.annotation.added'.
+             * @enum {string}
+             */
+            type: "response.output_text.annotation.added";
+            /** @description The unique identifier of the item to which the annotation is being added. */
+            item_id: string;
+            /** @description The index of the output item in the response's output array. */
+            output_index: number;
+            /** @description The index of the content part within the output item. */
+            content_index: number;
+            /** @description The index of the annotation within the content part. */
+            annotation_index: number;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+            /** @description The annotation object being added. (See annotation schema for details.) */
+            annotation: components["schemas"]["Annotation"] | null;
+        };
+        ResponsePromptVariables: {
+            [key: string]: string | components["schemas"]["InputTextContent"] | components["schemas"]["InputImageContent"] | components["schemas"]["InputFileContent"];
+        } | null;
+        ResponseProperties: {
+            previous_response_id?: string | null;
+            /**
+             * @description Model ID used to generate the response, like `gpt-4o` or `o3`. OpenAI
+             *     offers a wide range of models with different capabilities, performance
+             *     characteristics, and price points. Refer to the [model guide](/docs/models)
+             *     to browse and compare available models.
+             */
+            model?: components["schemas"]["ModelIdsResponses"];
+            background?: boolean | null;
+            max_tool_calls?: number | null;
+            text?: components["schemas"]["ResponseTextParam"];
+            tools?: components["schemas"]["ToolsArray"];
+            tool_choice?: components["schemas"]["ToolChoiceParam"];
+            prompt?: components["schemas"]["Prompt"];
+        };
+        /**
+         * ResponseQueuedEvent
+         * @description Emitted when a response is queued and waiting to be processed.
+         */
+        ResponseQueuedEvent: {
+            /**
+             * @description The type of the event. Always 'response.queued'.
+             * @enum {string}
+             */
+            type: "response.queued";
+            /** @description The full response object that is queued. */
+            response: components["schemas"]["Response"];
+            /** @description The sequence number for this event. */
+            sequence_number: number;
+        };
+        /** @description Emitted when a new reasoning summary part is added. */
+        ResponseReasoningSummaryPartAddedEvent: {
+            /**
+             * @description The type of the event. Always `response.reasoning_summary_part.added`.
+             * @enum {string}
+             */
+            type: "response.reasoning_summary_part.added";
+            /** @description The ID of the item this summary part is associated with. */
+            item_id: string;
+            /** @description The index of the output item this summary part is associated with. */
+            output_index: number;
+            /** @description The index of the summary part within the reasoning summary. */
+            summary_index: number;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+            /** @description The summary part that was added. */
+            part: {
+                /**
+                 * @description The type of the summary part. Always `summary_text`.
+                 * @enum {string}
+                 */
+                type: "summary_text";
+                /** @description The text of the summary part. */
+                text: string;
+            };
+        };
+        /** @description Emitted when a reasoning summary part is completed. */
+        ResponseReasoningSummaryPartDoneEvent: {
+            /**
+             * @description The type of the event. Always `response.reasoning_summary_part.done`.
+             * @enum {string}
+             */
+            type: "response.reasoning_summary_part.done";
+            /** @description The ID of the item this summary part is associated with. */
+            item_id: string;
+            /** @description The index of the output item this summary part is associated with. */
+            output_index: number;
+            /** @description The index of the summary part within the reasoning summary. */
+            summary_index: number;
+            /**
+             * @description The completion status of the summary part. Omitted when the part completed
+             *     normally and set to `incomplete` when generation was interrupted.
+             * @enum {string}
+             */
+            status?: "incomplete";
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+            /** @description The completed summary part. */
+            part: {
+                /**
+                 * @description The type of the summary part. Always `summary_text`.
+                 * @enum {string}
+                 */
+                type: "summary_text";
+                /** @description The text of the summary part. */
+                text: string;
+            };
+        };
+        /** @description Emitted when a delta is added to a reasoning summary text. */
+        ResponseReasoningSummaryTextDeltaEvent: {
+            /**
+             * @description The type of the event. Always `response.reasoning_summary_text.delta`.
+             * @enum {string}
+             */
+            type: "response.reasoning_summary_text.delta";
+            /** @description The ID of the item this summary text delta is associated with. */
+            item_id: string;
+            /** @description The index of the output item this summary text delta is associated with. */
+            output_index: number;
+            /** @description The index of the summary part within the reasoning summary. */
+            summary_index: number;
+            /** @description The text delta that was added to the summary. */
+            delta: string;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
+        /** @description Emitted when a reasoning summary text is completed. */
+        ResponseReasoningSummaryTextDoneEvent: {
+            /**
+             * @description The type of the event. Always `response.reasoning_summary_text.done`.
+             * @enum {string}
+             */
+            type: "response.reasoning_summary_text.done";
+            /** @description The ID of the item this summary text is associated with. */
+            item_id: string;
+            /** @description The index of the output item this summary text is associated with. */
+            output_index: number;
+            /** @description The index of the summary part within the reasoning summary. */
+            summary_index: number;
+            /** @description The full text of the completed reasoning summary. */
+            text: string;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
+        /** @description Emitted when a delta is added to a reasoning text. */
+        ResponseReasoningTextDeltaEvent: {
+            /**
+             * @description The type of the event. Always `response.reasoning_text.delta`.
+             * @enum {string}
+             */
+            type: "response.reasoning_text.delta";
+            /** @description The ID of the item this reasoning text delta is associated with. */
+            item_id: string;
+            /** @description The index of the output item this reasoning text delta is associated with. */
+            output_index: number;
+            /** @description The index of the reasoning content part this delta is associated with. */
+            content_index: number;
+            /** @description The text delta that was added to the reasoning content. */
+            delta: string;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
+        /** @description Emitted when a reasoning text is completed. */
+        ResponseReasoningTextDoneEvent: {
+            /**
+             * @description The type of the event. Always `response.reasoning_text.done`.
+             * @enum {string}
+             */
+            type: "response.reasoning_text.done";
+            /** @description The ID of the item this reasoning text is associated with. */
+            item_id: string;
+            /** @description The index of the output item this reasoning text is associated with. */
+            output_index: number;
+            /** @description The index of the reasoning content part. */
+            content_index: number;
+            /** @description The full text of the completed reasoning content. */
+            text: string;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
+        /** @description Emitted when there is a partial refusal text. */
+        ResponseRefusalDeltaEvent: {
+            /**
+             * @description The type of the event. Always `response.refusal.delta`.
+             * @enum {string}
+             */
+            type: "response.refusal.delta";
+            /** @description The ID of the output item that the refusal text is added to. */
+            item_id: string;
+            /** @description The index of the output item that the refusal text is added to. */
+            output_index: number;
+            /** @description The index of the content part that the refusal text is added to. */
+            content_index: number;
+            /** @description The refusal text that is added. */
+            delta: string;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
+        /** @description Emitted when refusal text is finalized. */
+        ResponseRefusalDoneEvent: {
+            /**
+             * @description The type of the event. Always `response.refusal.done`.
+             * @enum {string}
+             */
+            type: "response.refusal.done";
+            /** @description The ID of the output item that the refusal text is finalized. */
+            item_id: string;
+            /** @description The index of the output item that the refusal text is finalized. */
+            output_index: number;
+            /** @description The index of the content part that the refusal text is finalized. */
+            content_index: number;
+            /** @description The refusal text that is finalized. */
+            refusal: string;
+            /** @description The sequence number of this event. */
+            sequence_number: number;
+        };
+        /** @description Event emitted while a response is streamed. */
+        ResponseStreamEvent: components["schemas"]["ResponseAudioDeltaEvent"] | components["schemas"]["ResponseAudioDoneEvent"] | components["schemas"]["ResponseAudioTranscriptDeltaEvent"] | components["schemas"]["ResponseAudioTranscriptDoneEvent"] | components["schemas"]["ResponseCodeInterpreterCallCodeDeltaEvent"] | components["schemas"]["ResponseCodeInterpreterCallCodeDoneEvent"] | components["schemas"]["ResponseCodeInterpreterCallCompletedEvent"] | components["schemas"]["ResponseCodeInterpreterCallInProgressEvent"] | components["schemas"]["ResponseCodeInterpreterCallInterpretingEvent"] | components["schemas"]["ResponseCompletedEvent"] | components["schemas"]["ResponseContentPartAddedEvent"] | components["schemas"]["ResponseContentPartDoneEvent"] | components["schemas"]["ResponseCreatedEvent"] | components["schemas"]["ResponseErrorEvent"] | components["schemas"]["ResponseFileSearchCallCompletedEvent"] | components["schemas"]["ResponseFileSearchCallInProgressEvent"] | components["schemas"]["ResponseFileSearchCallSearchingEvent"] | components["schemas"]["ResponseFunctionCallArgumentsDeltaEvent"] | components["schemas"]["ResponseFunctionCallArgumentsDoneEvent"] | components["schemas"]["ResponseShellCallCommandAddedStreamingEvent"] | components["schemas"]["ResponseShellCallCommandDeltaStreamingEvent"] | components["schemas"]["ResponseShellCallCommandDoneStreamingEvent"] | components["schemas"]["ResponseShellCallOutputContentDeltaStreamingEvent"] | components["schemas"]["ResponseShellCallOutputContentDoneStreamingEvent"] | components["schemas"]["ResponseInProgressEvent"] | components["schemas"]["ResponseFailedEvent"] | components["schemas"]["ResponseIncompleteEvent"] | components["schemas"]["ResponseOutputItemAddedEvent"] | components["schemas"]["ResponseOutputItemDoneEvent"] | components["schemas"]["ResponseReasoningSummaryPartAddedEvent"] | components["schemas"]["ResponseReasoningSummaryPartDoneEvent"] | components["schemas"]["ResponseReasoningSummaryTextDeltaEvent"] | components["schemas"]["ResponseReasoningSummaryTextDoneEvent"] | components["schemas"]["ResponseReasoningTextDeltaEvent"] | components["schemas"]["ResponseReasoningTextDoneEvent"] | components["schemas"]["ResponseRefusalDeltaEvent"] | components["schemas"]["ResponseRefusalDoneEvent"] | components["schemas"]["ResponseTextDeltaEvent"] | components["schemas"]["ResponseTextDoneEvent"] | components["schemas"]["ResponseWebSearchCallCompletedEvent"] | components["schemas"]["ResponseWebSearchCallInProgressEvent"] | components["schemas"]["ResponseWebSearchCallSearchingEvent"] | components["schemas"]["ResponseImageGenCallCompletedEvent"] | components["schemas"]["ResponseImageGenCallGeneratingEvent"] | components["schemas"]["ResponseImageGenCallInProgressEvent"] | components["schemas"]["ResponseImageGenCallPartialImageEvent"] | components["schemas"]["ResponseMCPCallArgumentsDeltaEvent"] | components["schemas"]["ResponseMCPCallArgumentsDoneEvent"] | components["schemas"]["ResponseMCPCallCompletedEvent"] | components["schemas"]["ResponseMCPCallFailedEvent"] | components["schemas"]["ResponseMCPCallInProgressEvent"] | components["schemas"]["ResponseMCPListToolsCompletedEvent"] | components["schemas"]["ResponseMCPListToolsFailedEvent"] | components["schemas"]["ResponseMCPListToolsInProgressEvent"] | components["schemas"]["ResponseOutputTextAnnotationAddedEvent"] | components["schemas"]["ResponseQueuedEvent"] | components["schemas"]["ResponseCustomToolCallInputDeltaEvent"] | components["schemas"]["ResponseCustomToolCallInputDoneEvent"];
+        ResponseStreamOptions: {
+            /**
+             * @description When true, stream obfuscation will be enabled. Stream obfuscation adds
+             *     random characters to an `obfuscation` field on streaming delta events to
+             *     normalize payload sizes as a mitigation to certain side-channel attacks.
+             *     These obfuscation fields are included by default, but add a small amount
+             *     of overhead to the data stream. You can set `include_obfuscation` to
+             *     false to optimize for bandwidth if you trust the network links between
+             *     your application and the OpenAI API.
+             */
+            include_obfuscation?: boolean;
+        } | null;
+        /** @description Emitted when there is an additional text delta. */
+        ResponseTextDeltaEvent: {
+            /**
+             * @description The type of the event. Always `response.output_text.delta`.
+             * @enum {string}
+             */
+            type: "response.output_text.delta";
+            /** @description The ID of the output item that the text delta was added to. */
+            item_id: string;
+            /** @description The index of the output item that the text delta was added to. */
+            output_index: number;
+            /** @description The index of the content part that the text delta was added to. */
+            content_index: number;
+            /** @description The text delta that was added. */
+            delta: string;
+            /** @description The sequence number for this event. */
+            sequence_number: number;
+            /** @description The log probabilities of the tokens in the delta. */
+            logprobs: components["schemas"]["ResponseLogProb"][];
+        };
+        /** @description Emitted when text content is finalized. */
+        ResponseTextDoneEvent: {
+            /**
+             * @description The type of the event. Always `response.output_text.done`.
+             * @enum {string}
+             */
+            type: "response.output_text.done";
+            /** @description The ID of the output item that the text content is finalized. */
+            item_id: string;
+            /** @description The index of the output item that the text content is finalized. */
+            output_index: number;
+            /** @description The index of the content part that the text content is finalized. */
+            content_index: number;
+            /** @description The text content that is finalized. */
+            text: string;
+            /** @description The sequence number for this event. */
+            sequence_number: number;
+            /** @description The log probabilities of the tokens in the delta. */
+            logprobs: components["schemas"]["ResponseLogProb"][];
+        };
+        /**
+         * @description Configuration options for a text response from the model. Can be plain
+         *     text or structured JSON data. Learn more:
+         *     - [Text inputs and outputs](/docs/guides/text)
+         *     - [Structured Outputs](/docs/guides/structured-outputs)
+         */
+        ResponseTextParam: {
+            format?: components["schemas"]["TextResponseFormatConfiguration"];
+            verbosity?: components["schemas"]["Verbosity"];
+        };
+        /**
+         * @description Represents token usage details including input tokens, output tokens,
+         *     a breakdown of output tokens, and the total tokens used.
+         */
+        ResponseUsage: {
+            /** @description The number of input tokens. */
+            input_tokens: number;
+            /** @description A detailed breakdown of the input tokens. */
+            input_tokens_details: {
+                /**
+                 * @description The number of tokens that were retrieved from the cache.
+                 *     [More on prompt caching](/docs/guides/prompt-caching).
+                 */
+                cached_tokens: number;
+                /** @description The number of input tokens that were written to the cache. */
+                cache_write_tokens: number;
+            };
+            /** @description The number of output tokens. */
+            output_tokens: number;
+            /** @description A detailed breakdown of the output tokens. */
+            output_tokens_details: {
+                /** @description The number of reasoning tokens. */
+                reasoning_tokens: number;
+            };
+            /** @description The total number of tokens used. */
+            total_tokens: number;
+        };
+        /** @description Emitted when a web search call is completed. */
+        ResponseWebSearchCallCompletedEvent: {
+            /**
+             * @description The type of the event. Always `response.web_search_call.completed`.
+             * @enum {string}
+             */
+            type: "response.web_search_call.completed";
+            /** @description The index of the output item that the web search call is associated with. */
+            output_index: number;
+            /** @description Unique ID for the output item associated with the web search call. */
+            item_id: string;
+            /** @description The sequence number of the web search call being processed. */
+            sequence_number: number;
+        };
+        /** @description Emitted when a web search call is initiated. */
+        ResponseWebSearchCallInProgressEvent: {
+            /**
+             * @description The type of the event. Always `response.web_search_call.in_progress`.
+             * @enum {string}
+             */
+            type: "response.web_search_call.in_progress";
+            /** @description The index of the output item that the web search call is associated with. */
+            output_index: number;
+            /** @description Unique ID for the output item associated with the web search call. */
+            item_id: string;
+            /** @description The sequence number of the web search call being processed. */
+            sequence_number: number;
+        };
+        /** @description Emitted when a web search call is executing. */
+        ResponseWebSearchCallSearchingEvent: {
+            /**
+             * @description The type of the event. Always `response.web_search_call.searching`.
+             * @enum {string}
+             */
+            type: "response.web_search_call.searching";
+            /** @description The index of the output item that the web search call is associated with. */
+            output_index: number;
+            /** @description Unique ID for the output item associated with the web search call. */
+            item_id: string;
+            /** @description The sequence number of the web search call being processed. */
+            sequence_number: number;
+        };
         ServiceTier: ("auto" | "default" | "flex" | "scale" | "priority" | "fast") | null;
+        ServiceTierResponses: ("auto" | "default" | "flex" | "scale" | "priority" | "fast" | "ultrafast") | null;
         /**
          * @description Not supported with latest reasoning models `o3` and `o4-mini`.
          *
@@ -1654,6 +3736,187 @@ export interface components {
          * @default null
          */
         StopConfiguration: string | string[] | null;
+        /**
+         * @description An object specifying the format that the model must output.
+         *
+         *     Configuring `{ "type": "json_schema" }` enables Structured Outputs,
+         *     which ensures the model will match your supplied JSON schema. Learn more in the
+         *     [Structured Outputs guide](/docs/guides/structured-outputs).
+         *
+         *     The default format is `{ "type": "text" }` with no additional options.
+         *
+         *     **Not recommended for gpt-4o and newer models:**
+         *
+         *     Setting to `{ "type": "json_object" }` enables the older JSON mode, which
+         *     ensures the message the model generates is valid JSON. Using `json_schema`
+         *     is preferred for models that support it.
+         */
+        TextResponseFormatConfiguration: components["schemas"]["ResponseFormatText"] | components["schemas"]["TextResponseFormatJsonSchema"] | components["schemas"]["ResponseFormatJsonObject"];
+        /**
+         * JSON schema
+         * @description JSON Schema response format. Used to generate structured JSON responses.
+         *     Learn more about [Structured Outputs](/docs/guides/structured-outputs).
+         */
+        TextResponseFormatJsonSchema: {
+            /**
+             * @description The type of response format being defined. Always `json_schema`.
+             * @enum {string}
+             */
+            type: "json_schema";
+            /**
+             * @description A description of what the response format is for, used by the model to
+             *     determine how to respond in the format.
+             */
+            description?: string;
+            /**
+             * @description The name of the response format. Must be a-z, A-Z, 0-9, or contain
+             *     underscores and dashes, with a maximum length of 64.
+             */
+            name: string;
+            schema: components["schemas"]["ResponseFormatJsonSchemaSchema"];
+            strict?: boolean | null;
+        };
+        /** @description A tool that can be used to generate a response. */
+        Tool: components["schemas"]["FunctionTool"] | components["schemas"]["FileSearchTool"] | components["schemas"]["ComputerTool"] | components["schemas"]["ComputerUsePreviewTool"] | components["schemas"]["WebSearchTool"] | components["schemas"]["MCPTool"] | components["schemas"]["CodeInterpreterTool"] | components["schemas"]["ProgrammaticToolCallingParam"] | components["schemas"]["ImageGenTool"] | components["schemas"]["LocalShellToolParam"] | components["schemas"]["FunctionShellToolParam"] | components["schemas"]["CustomToolParam"] | components["schemas"]["NamespaceToolParam"] | components["schemas"]["ToolSearchToolParam"] | components["schemas"]["WebSearchPreviewTool"] | components["schemas"]["ApplyPatchToolParam"];
+        /**
+         * Allowed tools
+         * @description Constrains the tools available to the model to a pre-defined set.
+         */
+        ToolChoiceAllowed: {
+            /**
+             * @description Allowed tool configuration type. Always `allowed_tools`.
+             * @enum {string}
+             */
+            type: "allowed_tools";
+            /**
+             * @description Constrains the tools available to the model to a pre-defined set.
+             *
+             *     `auto` allows the model to pick from among the allowed tools and generate a
+             *     message.
+             *
+             *     `required` requires the model to call one or more of the allowed tools.
+             * @enum {string}
+             */
+            mode: "auto" | "required";
+            /**
+             * @description A list of tool definitions that the model should be allowed to call.
+             *
+             *     For the Responses API, the list of tool definitions might look like:
+             *     ```json
+             *     [
+             *       { "type": "function", "name": "get_weather" },
+             *       { "type": "mcp", "server_label": "deepwiki" },
+             *       { "type": "image_generation" }
+             *     ]
+             *     ```
+             */
+            tools: {
+                [key: string]: unknown;
+            }[];
+        };
+        /**
+         * Custom tool
+         * @description Use this option to force the model to call a specific custom tool.
+         */
+        ToolChoiceCustom: {
+            /**
+             * @description For custom tool calling, the type is always `custom`.
+             * @enum {string}
+             */
+            type: "custom";
+            /** @description The name of the custom tool to call. */
+            name: string;
+        };
+        /**
+         * Function tool
+         * @description Use this option to force the model to call a specific function.
+         */
+        ToolChoiceFunction: {
+            /**
+             * @description For function calling, the type is always `function`.
+             * @enum {string}
+             */
+            type: "function";
+            /** @description The name of the function to call. */
+            name: string;
+        };
+        /**
+         * MCP tool
+         * @description Use this option to force the model to call a specific tool on a remote MCP server.
+         */
+        ToolChoiceMCP: {
+            /**
+             * @description For MCP tools, the type is always `mcp`.
+             * @enum {string}
+             */
+            type: "mcp";
+            /** @description The label of the MCP server to use. */
+            server_label: string;
+            name?: string | null;
+        };
+        /**
+         * Tool choice mode
+         * @description Controls which (if any) tool is called by the model.
+         *
+         *     `none` means the model will not call any tool and instead generates a message.
+         *
+         *     `auto` means the model can pick between generating a message or calling one or
+         *     more tools.
+         *
+         *     `required` means the model must call one or more tools.
+         * @enum {string}
+         */
+        ToolChoiceOptions: "none" | "auto" | "required";
+        /**
+         * @description How the model should select which tool (or tools) to use when generating
+         *     a response. See the `tools` parameter to see how to specify which tools
+         *     the model can call.
+         */
+        ToolChoiceParam: components["schemas"]["ToolChoiceOptions"] | components["schemas"]["ToolChoiceAllowed"] | components["schemas"]["ToolChoiceTypes"] | components["schemas"]["ToolChoiceFunction"] | components["schemas"]["ToolChoiceMCP"] | components["schemas"]["ToolChoiceCustom"] | components["schemas"]["SpecificProgrammaticToolCallingParam"] | components["schemas"]["SpecificApplyPatchParam"] | components["schemas"]["SpecificFunctionShellParam"];
+        /**
+         * Hosted tool
+         * @description Indicates that the model should use a built-in tool to generate a response.
+         *     [Learn more about built-in tools](/docs/guides/tools).
+         */
+        ToolChoiceTypes: {
+            /**
+             * @description The type of hosted tool the model should to use. Learn more about
+             *     [built-in tools](/docs/guides/tools).
+             *
+             *     Allowed values are:
+             *     - `file_search`
+             *     - `web_search_preview`
+             *     - `computer`
+             *     - `computer_use_preview`
+             *     - `computer_use`
+             *     - `code_interpreter`
+             *     - `image_generation`
+             * @enum {string}
+             */
+            type: "file_search" | "web_search_preview" | "computer" | "computer_use_preview" | "computer_use" | "web_search_preview_2025_03_11" | "image_generation" | "code_interpreter";
+        };
+        /**
+         * @description An array of tools the model may call while generating a response. You
+         *     can specify which tool to use by setting the `tool_choice` parameter.
+         *
+         *     We support the following categories of tools:
+         *     - **Built-in tools**: Tools that are provided by OpenAI that extend the
+         *       model's capabilities, like [web search](/docs/guides/tools-web-search)
+         *       or [file search](/docs/guides/tools-file-search). Learn more about
+         *       [built-in tools](/docs/guides/tools).
+         *     - **MCP Tools**: Integrations with third-party systems via custom MCP servers
+         *       or predefined connectors such as Google Drive and SharePoint. Learn more about
+         *       [MCP Tools](/docs/guides/tools-connectors-mcp).
+         *     - **Function calls (custom tools)**: Functions that are defined by you,
+         *       enabling the model to call your own code with strongly typed arguments
+         *       and outputs. Learn more about
+         *       [function calling](/docs/guides/function-calling). You can also use
+         *       custom tools to call your own code.
+         */
+        ToolsArray: components["schemas"]["Tool"][];
+        VectorStoreFileAttributes: {
+            [key: string]: string | number | boolean;
+        } | null;
         Verbosity: ("low" | "medium" | "high") | null;
         /**
          * Voice
@@ -1668,6 +3931,89 @@ export interface components {
         };
         /** @example ash */
         VoiceIdsShared: string | ("alloy" | "ash" | "ballad" | "coral" | "echo" | "sage" | "shimmer" | "verse" | "marin" | "cedar");
+        /**
+         * Find action
+         * @description Action type "find_in_page": Searches for a pattern within a loaded page.
+         */
+        WebSearchActionFind: {
+            /**
+             * @description The action type.
+             *      (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "find_in_page";
+            /**
+             * Format: uri
+             * @description The URL of the page searched for the pattern.
+             */
+            url: string;
+            /** @description The pattern or text to search for within the page. */
+            pattern: string;
+        };
+        /**
+         * Open page action
+         * @description Action type "open_page" - Opens a specific URL from search results.
+         */
+        WebSearchActionOpenPage: {
+            /**
+             * @description The action type.
+             *      (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "open_page";
+            /** @description The URL opened by the model. */
+            url?: string | null;
+        };
+        /**
+         * Search action
+         * @description Action type "search" - Performs a web search query.
+         */
+        WebSearchActionSearch: {
+            /**
+             * @description The action type.
+             *      (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "search";
+            /**
+             * @deprecated
+             * @description The search query.
+             */
+            query?: string;
+            /**
+             * Search queries
+             * @description The search queries.
+             */
+            queries?: string[];
+            /**
+             * Web search sources
+             * @description The sources used in the search.
+             */
+            sources?: {
+                /**
+                 * @description The type of source. Always `url`.
+                 * @enum {string}
+                 */
+                type: "url";
+                /**
+                 * Format: uri
+                 * @description The URL of the source.
+                 */
+                url: string;
+            }[];
+        };
+        WebSearchApproximateLocation: {
+            /**
+             * @description The type of location approximation. Always `approximate`.
+             * @default approximate
+             * @enum {string}
+             */
+            type?: "approximate";
+            country?: string | null;
+            region?: string | null;
+            city?: string | null;
+            timezone?: string | null;
+        } | null;
         /**
          * @description High level guidance for the amount of context window space to use for the
          *     search. One of `low`, `medium`, or `high`. `medium` is the default.
@@ -1696,6 +4042,58 @@ export interface components {
              */
             timezone?: string;
         };
+        /**
+         * Web search
+         * @description Search the Internet for sources related to the prompt. Learn more about the
+         *     [web search tool](/docs/guides/tools-web-search).
+         */
+        WebSearchTool: {
+            /**
+             * @description The type of the web search tool. One of `web_search` or `web_search_2025_08_26`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "web_search" | "web_search_2025_08_26";
+            /**
+             * @description Allow live internet access for web search. Defaults to true when omitted. When false, the web search tool runs in offline/cache-only mode and will not fetch new external content.
+             * @default true
+             */
+            external_web_access?: boolean;
+            filters?: {
+                allowed_domains?: string[] | null;
+            } | null;
+            user_location?: components["schemas"]["WebSearchApproximateLocation"];
+            /**
+             * @description High level guidance for the amount of context window space to use for the search. One of `low`, `medium`, or `high`. `medium` is the default.
+             * @default medium
+             * @enum {string}
+             */
+            search_context_size?: "low" | "medium" | "high";
+        };
+        /**
+         * Web search tool call
+         * @description The results of a web search tool call. See the
+         *     [web search guide](/docs/guides/tools-web-search) for more information.
+         */
+        WebSearchToolCall: {
+            /** @description The unique ID of the web search tool call. */
+            id: string;
+            /**
+             * @description The type of the web search tool call. Always `web_search_call`.
+             *      (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "web_search_call";
+            /**
+             * @description The status of the web search tool call.
+             * @enum {string}
+             */
+            status: "in_progress" | "searching" | "completed" | "failed";
+            /**
+             * @description An object describing the specific action taken in this web search call.
+             *     Includes details on how the model used the web (search, open_page, find_in_page).
+             */
+            action: components["schemas"]["WebSearchActionSearch"] | components["schemas"]["WebSearchActionOpenPage"] | components["schemas"]["WebSearchActionFind"];
+        };
         /** @enum {string} */
         ModerationInputType: "text" | "image";
         /**
@@ -1704,8 +4102,7 @@ export interface components {
          */
         ModerationResultBody: {
             /**
-             * @description The object type, which was always `moderation_result` for successful moderation results.
-             * @default moderation_result
+             * @description The object type, which was always `moderation_result` for successful moderation results. (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             type: "moderation_result";
@@ -1768,6 +4165,1840 @@ export interface components {
             /** @description The moderation model to use for moderated completions, e.g. 'omni-moderation-latest'. */
             model: string;
             policy?: components["schemas"]["ModerationPolicyParam"] | null;
+        };
+        SkillReferenceParam: {
+            /**
+             * @description References a skill created with the /v1/skills endpoint. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "skill_reference";
+            /** @description The ID of the referenced skill. */
+            skill_id: string;
+            /** @description Optional skill version. Use a positive integer or 'latest'. Omit for default. */
+            version?: string;
+        };
+        /** @description Inline skill payload */
+        InlineSkillSourceParam: {
+            /**
+             * @description The type of the inline skill source. Must be `base64`.
+             * @default base64
+             * @enum {string}
+             */
+            type: "base64";
+            /**
+             * @description The media type of the inline skill payload. Must be `application/zip`.
+             * @default application/zip
+             * @enum {string}
+             */
+            media_type: "application/zip";
+            /** @description Base64-encoded skill zip bundle. */
+            data: string;
+        };
+        InlineSkillParam: {
+            /**
+             * @description Defines an inline skill for this request. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "inline";
+            /** @description The name of the skill. */
+            name: string;
+            /** @description The description of the skill. */
+            description: string;
+            /** @description Inline skill payload */
+            source: components["schemas"]["InlineSkillSourceParam"];
+        };
+        ContainerNetworkPolicyDisabledParam: {
+            /**
+             * @description Disable outbound network access. Always `disabled`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "disabled";
+        };
+        ContainerNetworkPolicyDomainSecretParam: {
+            /** @description The domain associated with the secret. */
+            domain: string;
+            /** @description The name of the secret to inject for the domain. */
+            name: string;
+            /** @description The secret value to inject for the domain. */
+            value: string;
+        };
+        ContainerNetworkPolicyAllowlistParam: {
+            /**
+             * @description Allow outbound network access only to specified domains. Always `allowlist`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "allowlist";
+            /** @description A list of allowed domains when type is `allowlist`. */
+            allowed_domains: string[];
+            /** @description Optional domain-scoped secrets for allowlisted domains. */
+            domain_secrets?: components["schemas"]["ContainerNetworkPolicyDomainSecretParam"][];
+        };
+        /**
+         * @description Specify additional output data to include in the model response. Currently supported values are:
+         *     - `web_search_call.results`: Include the search results of the web search tool call.
+         *     - `web_search_call.action.sources`: Include the sources of the web search tool call.
+         *     - `code_interpreter_call.outputs`: Includes the outputs of python code execution in code interpreter tool call items.
+         *     - `computer_call_output.output.image_url`: Include image urls from the computer call output.
+         *     - `file_search_call.results`: Include the search results of the file search tool call.
+         *     - `message.input_image.image_url`: Include image urls from the input message.
+         *     - `message.output_text.logprobs`: Include logprobs with assistant messages.
+         *     - `reasoning.encrypted_content`: Includes an encrypted version of reasoning tokens in reasoning item outputs. This enables reasoning items to be used in multi-turn conversations when using the Responses API statelessly (like when the `store` parameter is set to `false`, or when an organization is enrolled in the zero data retention program).
+         * @enum {string}
+         */
+        IncludeEnum: "file_search_call.results" | "web_search_call.results" | "web_search_call.action.sources" | "message.input_image.image_url" | "computer_call_output.output.image_url" | "code_interpreter_call.outputs" | "reasoning.encrypted_content" | "message.output_text.logprobs";
+        /** @enum {string} */
+        MessageRole: "unknown" | "user" | "assistant" | "system" | "critic" | "discriminator" | "developer" | "tool";
+        /**
+         * Prompt cache breakpoint
+         * @description Marks the exact end of a reusable prompt prefix. The breakpoint inherits its TTL from the request's `prompt_cache_options.ttl`; the boundary is not rounded to a token block.
+         */
+        PromptCacheBreakpointConfig: {
+            /**
+             * @description The breakpoint mode. Always `explicit`.
+             * @default explicit
+             * @enum {string}
+             */
+            mode: "explicit";
+        };
+        /**
+         * Input text
+         * @description A text input to the model.
+         */
+        InputTextContent: {
+            /**
+             * @description The type of the input item. Always `input_text`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "input_text";
+            /** @description The text input to the model. */
+            text: string;
+            prompt_cache_breakpoint?: components["schemas"]["PromptCacheBreakpointConfig"];
+        };
+        /**
+         * File citation
+         * @description A citation to a file.
+         */
+        FileCitationBody: {
+            /**
+             * @description The type of the file citation. Always `file_citation`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "file_citation";
+            /** @description The ID of the file. */
+            file_id: string;
+            /** @description The index of the file in the list of files. */
+            index: number;
+            /** @description The filename of the file cited. */
+            filename: string;
+        };
+        /**
+         * URL citation
+         * @description A citation for a web resource used to generate a model response.
+         */
+        UrlCitationBody: {
+            /**
+             * @description The type of the URL citation. Always `url_citation`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "url_citation";
+            /**
+             * Format: uri
+             * @description The URL of the web resource.
+             */
+            url: string;
+            /** @description The index of the first character of the URL citation in the message. */
+            start_index: number;
+            /** @description The index of the last character of the URL citation in the message. */
+            end_index: number;
+            /** @description The title of the web resource. */
+            title: string;
+        };
+        /**
+         * Container file citation
+         * @description A citation for a container file used to generate a model response.
+         */
+        ContainerFileCitationBody: {
+            /**
+             * @description The type of the container file citation. Always `container_file_citation`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "container_file_citation";
+            /** @description The ID of the container file. */
+            container_id: string;
+            /** @description The ID of the file. */
+            file_id: string;
+            /** @description The index of the first character of the container file citation in the message. */
+            start_index: number;
+            /** @description The index of the last character of the container file citation in the message. */
+            end_index: number;
+            /** @description The filename of the container file cited. */
+            filename: string;
+        };
+        /** @description An annotation that applies to a span of output text. */
+        Annotation: components["schemas"]["FileCitationBody"] | components["schemas"]["UrlCitationBody"] | components["schemas"]["ContainerFileCitationBody"] | components["schemas"]["FilePath"];
+        /**
+         * Top log probability
+         * @description The top log probability of a token.
+         */
+        TopLogProb: {
+            token: string;
+            logprob: number;
+            bytes: number[];
+        };
+        /**
+         * Log probability
+         * @description The log probability of a token.
+         */
+        LogProb: {
+            token: string;
+            logprob: number;
+            bytes: number[];
+            top_logprobs: components["schemas"]["TopLogProb"][];
+        };
+        /**
+         * Output text
+         * @description A text output from the model.
+         */
+        OutputTextContent: {
+            /**
+             * @description The type of the output text. Always `output_text`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "output_text";
+            /** @description The text output from the model. */
+            text: string;
+            /** @description The annotations of the text output. */
+            annotations: components["schemas"]["Annotation"][];
+            logprobs: components["schemas"]["LogProb"][];
+        };
+        /**
+         * Summary text
+         * @description A summary text from the model.
+         */
+        SummaryTextContent: {
+            /**
+             * @description The type of the object. Always `summary_text`.
+             * @default summary_text
+             * @enum {string}
+             */
+            type: "summary_text";
+            /** @description A summary of the reasoning output from the model so far. */
+            text: string;
+        };
+        /**
+         * Reasoning text
+         * @description Reasoning text from the model.
+         */
+        ReasoningTextContent: {
+            /**
+             * @description The type of the reasoning text. Always `reasoning_text`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "reasoning_text";
+            /** @description The reasoning text from the model. */
+            text: string;
+        };
+        /**
+         * Refusal
+         * @description A refusal from the model.
+         */
+        RefusalContent: {
+            /**
+             * @description The type of the refusal. Always `refusal`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "refusal";
+            /** @description The refusal explanation from the model. */
+            refusal: string;
+        };
+        /** @enum {string} */
+        ImageDetail: "low" | "high" | "auto" | "original";
+        /**
+         * Input image
+         * @description An image input to the model. Learn about [image inputs](/docs/guides/vision).
+         */
+        InputImageContent: {
+            /**
+             * @description The type of the input item. Always `input_image`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "input_image";
+            image_url?: string | null;
+            file_id?: string | null;
+            /** @description The detail level of the image to be sent to the model. One of `high`, `low`, `auto`, or `original`. Defaults to `auto`. */
+            detail: components["schemas"]["ImageDetail"];
+            prompt_cache_breakpoint?: components["schemas"]["PromptCacheBreakpointConfig"];
+        };
+        /** @enum {string} */
+        FileInputDetail: "auto" | "low" | "high";
+        /**
+         * Input file
+         * @description A file input to the model.
+         */
+        InputFileContent: {
+            /**
+             * @description The type of the input item. Always `input_file`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "input_file";
+            file_id?: string | null;
+            /** @description The name of the file to be sent to the model. */
+            filename?: string;
+            /** @description The content of the file to be sent to the model. */
+            file_data?: string;
+            prompt_cache_breakpoint?: components["schemas"]["PromptCacheBreakpointConfig"];
+            /**
+             * Format: uri
+             * @description The URL of the file to be sent to the model.
+             */
+            file_url?: string;
+            /** @description The detail level of the file to be sent to the model. Use `auto` to let the system select the detail level; for GPT-5.6 and later models, `auto` uses high-quality rendering, which may increase input token usage. Use `low` for lower-cost rendering, or `high` to render the file at higher quality. Defaults to `auto`. */
+            detail?: components["schemas"]["FileInputDetail"];
+        };
+        DirectToolCallCaller: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "direct";
+        };
+        ProgramToolCallCaller: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "program";
+            /** @description The call ID of the program item that produced this tool call. */
+            caller_id: string;
+        };
+        /** @description The execution context that produced this tool call. */
+        ToolCallCaller: components["schemas"]["DirectToolCallCaller"] | components["schemas"]["ProgramToolCallCaller"];
+        /** @enum {string} */
+        FunctionCallStatus: "in_progress" | "completed" | "incomplete";
+        DirectToolCallCallerParam: {
+            /**
+             * @description The caller type. Always `direct`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "direct";
+        };
+        ProgramToolCallCallerParam: {
+            /**
+             * @description The caller type. Always `program`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "program";
+            /** @description The call ID of the program item that produced this tool call. */
+            caller_id: string;
+        };
+        /** @description The execution context that produced this tool call. */
+        ToolCallCallerParam: components["schemas"]["DirectToolCallCallerParam"] | components["schemas"]["ProgramToolCallCallerParam"];
+        /** @enum {string} */
+        FunctionCallOutputStatusEnum: "in_progress" | "completed" | "incomplete";
+        /** @enum {string} */
+        ClickButtonType: "left" | "right" | "wheel" | "back" | "forward";
+        /**
+         * Click
+         * @description A click action.
+         */
+        ClickParam: {
+            /**
+             * @description Specifies the event type. For a click action, this property is always `click`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "click";
+            /** @description Indicates which mouse button was pressed during the click. One of `left`, `right`, `wheel`, `back`, or `forward`. */
+            button: components["schemas"]["ClickButtonType"];
+            /** @description The x-coordinate where the click occurred. */
+            x: number;
+            /** @description The y-coordinate where the click occurred. */
+            y: number;
+            keys?: string[] | null;
+        };
+        /**
+         * DoubleClick
+         * @description A double click action.
+         */
+        DoubleClickAction: {
+            /**
+             * @description Specifies the event type. For a double click action, this property is always set to `double_click`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "double_click";
+            /** @description The x-coordinate where the double click occurred. */
+            x: number;
+            /** @description The y-coordinate where the double click occurred. */
+            y: number;
+            keys: string[] | null;
+        };
+        /**
+         * Coordinate
+         * @description An x/y coordinate pair, e.g. `{ x: 100, y: 200 }`.
+         */
+        CoordParam: {
+            /** @description The x-coordinate. */
+            x: number;
+            /** @description The y-coordinate. */
+            y: number;
+        };
+        /**
+         * Drag
+         * @description A drag action.
+         */
+        DragParam: {
+            /**
+             * @description Specifies the event type. For a drag action, this property is always set to `drag`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "drag";
+            /**
+             * @description An array of coordinates representing the path of the drag action. Coordinates will appear as an array of objects, eg
+             *     ```
+             *     [
+             *       { x: 100, y: 200 },
+             *       { x: 200, y: 300 }
+             *     ]
+             *     ```
+             */
+            path: components["schemas"]["CoordParam"][];
+            keys?: string[] | null;
+        };
+        /**
+         * KeyPress
+         * @description A collection of keypresses the model would like to perform.
+         */
+        KeyPressAction: {
+            /**
+             * @description Specifies the event type. For a keypress action, this property is always set to `keypress`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "keypress";
+            /** @description The combination of keys the model is requesting to be pressed. This is an array of strings, each representing a key. */
+            keys: string[];
+        };
+        /**
+         * Move
+         * @description A mouse move action.
+         */
+        MoveParam: {
+            /**
+             * @description Specifies the event type. For a move action, this property is always set to `move`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "move";
+            /** @description The x-coordinate to move to. */
+            x: number;
+            /** @description The y-coordinate to move to. */
+            y: number;
+            keys?: string[] | null;
+        };
+        /**
+         * Screenshot
+         * @description A screenshot action.
+         */
+        ScreenshotParam: {
+            /**
+             * @description Specifies the event type. For a screenshot action, this property is always set to `screenshot`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "screenshot";
+        };
+        /**
+         * Scroll
+         * @description A scroll action.
+         */
+        ScrollParam: {
+            /**
+             * @description Specifies the event type. For a scroll action, this property is always set to `scroll`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "scroll";
+            /** @description The x-coordinate where the scroll occurred. */
+            x: number;
+            /** @description The y-coordinate where the scroll occurred. */
+            y: number;
+            /** @description The horizontal scroll distance. */
+            scroll_x: number;
+            /** @description The vertical scroll distance. */
+            scroll_y: number;
+            keys?: string[] | null;
+        };
+        /**
+         * Type
+         * @description An action to type in text.
+         */
+        TypeParam: {
+            /**
+             * @description Specifies the event type. For a type action, this property is always set to `type`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "type";
+            /** @description The text to type. */
+            text: string;
+        };
+        /**
+         * Wait
+         * @description A wait action.
+         */
+        WaitParam: {
+            /**
+             * @description Specifies the event type. For a wait action, this property is always set to `wait`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "wait";
+        };
+        /** @description A pending safety check for the computer call. */
+        ComputerCallSafetyCheckParam: {
+            /** @description The ID of the pending safety check. */
+            id: string;
+            code?: string | null;
+            message?: string | null;
+        };
+        /** @enum {string} */
+        ComputerCallOutputStatus: "completed" | "incomplete" | "failed";
+        /** @enum {string} */
+        ToolSearchExecutionType: "server" | "client";
+        ToolSearchCall: {
+            /**
+             * @description The type of the item. Always `tool_search_call`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "tool_search_call";
+            /** @description The unique ID of the tool search call item. */
+            id: string;
+            call_id: string | null;
+            /** @description Whether tool search was executed by the server or by the client. */
+            execution: components["schemas"]["ToolSearchExecutionType"];
+            /** @description Arguments used for the tool search call. */
+            arguments: unknown;
+            /** @description The status of the tool search call item that was recorded. */
+            status: components["schemas"]["FunctionCallStatus"];
+            /** @description The identifier of the actor that created the item. */
+            created_by?: string;
+        };
+        /** @enum {string} */
+        CallableToolAllowedCaller: "direct" | "programmatic";
+        /**
+         * Function
+         * @description Defines a function in your own code the model can choose to call. Learn more about [function calling](https://platform.openai.com/docs/guides/function-calling).
+         */
+        FunctionTool: {
+            /**
+             * @description The type of the function tool. Always `function`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "function";
+            /** @description The name of the function to call. */
+            name: string;
+            description?: string | null;
+            parameters: {
+                [key: string]: unknown;
+            } | null;
+            output_schema?: {
+                [key: string]: unknown;
+            } | null;
+            strict: boolean | null;
+            /** @description Whether this function is deferred and loaded via tool search. */
+            defer_loading?: boolean;
+            allowed_callers?: components["schemas"]["CallableToolAllowedCaller"][] | null;
+        };
+        /** @enum {string} */
+        RankerVersionType: "auto" | "default-2024-11-15";
+        HybridSearchOptions: {
+            /** @description The weight of the embedding in the reciprocal ranking fusion. */
+            embedding_weight: number;
+            /** @description The weight of the text in the reciprocal ranking fusion. */
+            text_weight: number;
+        };
+        RankingOptions: {
+            /** @description The ranker to use for the file search. */
+            ranker?: components["schemas"]["RankerVersionType"];
+            /** @description The score threshold for the file search, a number between 0 and 1. Numbers closer to 1 will attempt to return only the most relevant results, but may return fewer results. */
+            score_threshold?: number;
+            /** @description Weights that control how reciprocal rank fusion balances semantic embedding matches versus sparse keyword matches when hybrid search is enabled. */
+            hybrid_search?: components["schemas"]["HybridSearchOptions"];
+        };
+        Filters: components["schemas"]["ComparisonFilter"] | components["schemas"]["CompoundFilter"];
+        /**
+         * File search
+         * @description A tool that searches for relevant content from uploaded files. Learn more about the [file search tool](https://platform.openai.com/docs/guides/tools-file-search).
+         */
+        FileSearchTool: {
+            /**
+             * @description The type of the file search tool. Always `file_search`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "file_search";
+            /** @description The IDs of the vector stores to search. */
+            vector_store_ids: string[];
+            /** @description The maximum number of results to return. This number should be between 1 and 50 inclusive. */
+            max_num_results?: number;
+            /** @description Ranking options for search. */
+            ranking_options?: components["schemas"]["RankingOptions"];
+            filters?: components["schemas"]["Filters"] | null;
+        };
+        /**
+         * Computer
+         * @description A tool that controls a virtual computer. Learn more about the [computer tool](https://platform.openai.com/docs/guides/tools-computer-use).
+         */
+        ComputerTool: {
+            /**
+             * @description The type of the computer tool. Always `computer`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "computer";
+        };
+        /** @enum {string} */
+        ComputerEnvironment: "windows" | "mac" | "linux" | "ubuntu" | "browser";
+        /**
+         * Computer use preview
+         * @description A tool that controls a virtual computer. Learn more about the [computer tool](https://platform.openai.com/docs/guides/tools-computer-use).
+         */
+        ComputerUsePreviewTool: {
+            /**
+             * @description The type of the computer use tool. Always `computer_use_preview`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "computer_use_preview";
+            /** @description The type of computer environment to control. */
+            environment: components["schemas"]["ComputerEnvironment"];
+            /** @description The width of the computer display. */
+            display_width: number;
+            /** @description The height of the computer display. */
+            display_height: number;
+        };
+        /** @enum {string} */
+        ContainerMemoryLimit: "1g" | "4g" | "16g" | "64g";
+        /**
+         * CodeInterpreterToolAuto
+         * @description Configuration for a code interpreter container. Optionally specify the IDs of the files to run the code on.
+         */
+        AutoCodeInterpreterToolParam: {
+            /**
+             * @description Always `auto`.
+             * @default auto
+             * @enum {string}
+             */
+            type: "auto";
+            /** @description An optional list of uploaded files to make available to your code. */
+            file_ids?: string[];
+            memory_limit?: components["schemas"]["ContainerMemoryLimit"] | null;
+            /** @description Network access policy for the container. */
+            network_policy?: components["schemas"]["ContainerNetworkPolicyDisabledParam"] | components["schemas"]["ContainerNetworkPolicyAllowlistParam"];
+        };
+        ProgrammaticToolCallingParam: {
+            /**
+             * @description The type of the tool. Always `programmatic_tool_calling`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "programmatic_tool_calling";
+        };
+        /**
+         * @description Control how much effort the model will exert to match the style and features, especially facial features, of input images. This parameter is only supported for `gpt-image-1` and `gpt-image-1.5` and later models, unsupported for `gpt-image-1-mini`. Supports `high` and `low`. Defaults to `low`.
+         * @enum {string}
+         */
+        InputFidelity: "high" | "low";
+        /** @enum {string} */
+        ImageGenActionEnum: "generate" | "edit" | "auto";
+        /**
+         * Local shell tool
+         * @description A tool that allows the model to execute shell commands in a local environment.
+         */
+        LocalShellToolParam: {
+            /**
+             * @description The type of the local shell tool. Always `local_shell`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "local_shell";
+        };
+        ContainerAutoParam: {
+            /**
+             * @description Automatically creates a container for this request (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "container_auto";
+            /** @description An optional list of uploaded files to make available to your code. */
+            file_ids?: string[];
+            memory_limit?: components["schemas"]["ContainerMemoryLimit"] | null;
+            /** @description Network access policy for the container. */
+            network_policy?: components["schemas"]["ContainerNetworkPolicyDisabledParam"] | components["schemas"]["ContainerNetworkPolicyAllowlistParam"];
+            /** @description An optional list of skills referenced by id or inline data. */
+            skills?: (components["schemas"]["SkillReferenceParam"] | components["schemas"]["InlineSkillParam"])[];
+        };
+        LocalSkillParam: {
+            /** @description The name of the skill. */
+            name: string;
+            /** @description The description of the skill. */
+            description: string;
+            /** @description The path to the directory containing the skill. */
+            path: string;
+        };
+        LocalEnvironmentParam: {
+            /**
+             * @description Use a local computer environment. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "local";
+            /** @description An optional list of skills. */
+            skills?: components["schemas"]["LocalSkillParam"][];
+        };
+        ContainerReferenceParam: {
+            /**
+             * @description References a container created with the /v1/containers endpoint (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "container_reference";
+            /**
+             * @description The ID of the referenced container.
+             * @example cntr_123
+             */
+            container_id: string;
+        };
+        /**
+         * Shell tool
+         * @description A tool that allows the model to execute shell commands.
+         */
+        FunctionShellToolParam: {
+            /**
+             * @description The type of the shell tool. Always `shell`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "shell";
+            environment?: (components["schemas"]["ContainerAutoParam"] | components["schemas"]["LocalEnvironmentParam"] | components["schemas"]["ContainerReferenceParam"]) | null;
+            allowed_callers?: components["schemas"]["CallableToolAllowedCaller"][] | null;
+        };
+        /**
+         * Text format
+         * @description Unconstrained free-form text.
+         */
+        CustomTextFormatParam: {
+            /**
+             * @description Unconstrained text format. Always `text`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "text";
+        };
+        /** @enum {string} */
+        GrammarSyntax1: "lark" | "regex";
+        /**
+         * Grammar format
+         * @description A grammar defined by the user.
+         */
+        CustomGrammarFormatParam: {
+            /**
+             * @description Grammar format. Always `grammar`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "grammar";
+            /** @description The syntax of the grammar definition. One of `lark` or `regex`. */
+            syntax: components["schemas"]["GrammarSyntax1"];
+            /** @description The grammar definition. */
+            definition: string;
+        };
+        /**
+         * Custom tool
+         * @description A custom tool that processes input using a specified format. Learn more about   [custom tools](/docs/guides/function-calling#custom-tools)
+         */
+        CustomToolParam: {
+            /**
+             * @description The type of the custom tool. Always `custom`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "custom";
+            /** @description The name of the custom tool, used to identify it in tool calls. */
+            name: string;
+            /** @description Optional description of the custom tool, used to provide more context. */
+            description?: string;
+            /** @description The input format for the custom tool. Default is unconstrained text. */
+            format?: components["schemas"]["CustomTextFormatParam"] | components["schemas"]["CustomGrammarFormatParam"];
+            /** @description Whether this tool should be deferred and discovered via tool search. */
+            defer_loading?: boolean;
+            allowed_callers?: components["schemas"]["CallableToolAllowedCaller"][] | null;
+        };
+        EmptyModelParam: Record<string, never>;
+        FunctionToolParam: {
+            name: string;
+            description?: string | null;
+            parameters?: components["schemas"]["EmptyModelParam"] | null;
+            strict?: boolean | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "function";
+            output_schema?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description Whether this function should be deferred and discovered via tool search. */
+            defer_loading?: boolean;
+            allowed_callers?: components["schemas"]["CallableToolAllowedCaller"][] | null;
+        };
+        /**
+         * Namespace
+         * @description Groups function/custom tools under a shared namespace.
+         */
+        NamespaceToolParam: {
+            /**
+             * @description The type of the tool. Always `namespace`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "namespace";
+            /** @description The namespace name used in tool calls (for example, `crm`). */
+            name: string;
+            /** @description A description of the namespace shown to the model. */
+            description: string;
+            /** @description The function/custom tools available inside this namespace. */
+            tools: (components["schemas"]["FunctionToolParam"] | components["schemas"]["CustomToolParam"])[];
+        };
+        /**
+         * Tool search tool
+         * @description Hosted or BYOT tool search configuration for deferred tools.
+         */
+        ToolSearchToolParam: {
+            /**
+             * @description The type of the tool. Always `tool_search`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "tool_search";
+            /** @description Whether tool search is executed by the server or by the client. */
+            execution?: components["schemas"]["ToolSearchExecutionType"];
+            description?: string | null;
+            parameters?: components["schemas"]["EmptyModelParam"] | null;
+        };
+        ApproximateLocation: {
+            /**
+             * @description The type of location approximation. Always `approximate`.
+             * @default approximate
+             * @enum {string}
+             */
+            type: "approximate";
+            country?: string | null;
+            region?: string | null;
+            city?: string | null;
+            timezone?: string | null;
+        };
+        /** @enum {string} */
+        SearchContextSize: "low" | "medium" | "high";
+        /** @enum {string} */
+        SearchContentType: "text" | "image";
+        /**
+         * Web search preview
+         * @description This tool searches the web for relevant results to use in a response. Learn more about the [web search tool](https://platform.openai.com/docs/guides/tools-web-search).
+         */
+        WebSearchPreviewTool: {
+            /**
+             * @description The type of the web search tool. One of `web_search_preview` or `web_search_preview_2025_03_11`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "web_search_preview" | "web_search_preview_2025_03_11";
+            user_location?: components["schemas"]["ApproximateLocation"] | null;
+            /** @description High level guidance for the amount of context window space to use for the search. One of `low`, `medium`, or `high`. `medium` is the default. */
+            search_context_size?: components["schemas"]["SearchContextSize"];
+            search_content_types?: components["schemas"]["SearchContentType"][];
+        };
+        /**
+         * Apply patch tool
+         * @description Allows the assistant to create, delete, or update files using unified diffs.
+         */
+        ApplyPatchToolParam: {
+            /**
+             * @description The type of the tool. Always `apply_patch`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "apply_patch";
+            allowed_callers?: components["schemas"]["CallableToolAllowedCaller"][] | null;
+        };
+        ToolSearchOutput: {
+            /**
+             * @description The type of the item. Always `tool_search_output`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "tool_search_output";
+            /** @description The unique ID of the tool search output item. */
+            id: string;
+            call_id: string | null;
+            /** @description Whether tool search was executed by the server or by the client. */
+            execution: components["schemas"]["ToolSearchExecutionType"];
+            /** @description The loaded tool definitions returned by tool search. */
+            tools: components["schemas"]["Tool"][];
+            /** @description The status of the tool search output item that was recorded. */
+            status: components["schemas"]["FunctionCallOutputStatusEnum"];
+            /** @description The identifier of the actor that created the item. */
+            created_by?: string;
+        };
+        AdditionalTools: {
+            /**
+             * @description The type of the item. Always `additional_tools`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "additional_tools";
+            /** @description The unique ID of the additional tools item. */
+            id: string;
+            /** @description The role that provided the additional tools. */
+            role: components["schemas"]["MessageRole"];
+            /** @description The additional tool definitions made available at this item. */
+            tools: components["schemas"]["Tool"][];
+        };
+        Program: {
+            /**
+             * @description The type of the item. Always `program`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "program";
+            /** @description The unique ID of the program item. */
+            id: string;
+            /** @description The stable call ID of the program item. */
+            call_id: string;
+            /** @description The JavaScript source executed by programmatic tool calling. */
+            code: string;
+            /** @description Opaque program replay fingerprint that must be round-tripped. */
+            fingerprint: string;
+        };
+        /** @enum {string} */
+        ProgramOutputStatus: "completed" | "incomplete";
+        ProgramOutput: {
+            /**
+             * @description The type of the item. Always `program_output`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "program_output";
+            /** @description The unique ID of the program output item. */
+            id: string;
+            /** @description The call ID of the program item. */
+            call_id: string;
+            /** @description The result produced by the program item. */
+            result: string;
+            /** @description The terminal status of the program output item. */
+            status: components["schemas"]["ProgramOutputStatus"];
+        };
+        /**
+         * Compaction item
+         * @description A compaction item generated by the [`v1/responses/compact` API](/docs/api-reference/responses/compact).
+         */
+        CompactionBody: {
+            /**
+             * @description The type of the item. Always `compaction`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "compaction";
+            /** @description The unique ID of the compaction item. */
+            id: string;
+            /** @description The encrypted content that was produced by compaction. */
+            encrypted_content: string;
+            /** @description The identifier of the actor that created the item. */
+            created_by?: string;
+        };
+        /**
+         * Code interpreter output logs
+         * @description The logs output from the code interpreter.
+         */
+        CodeInterpreterOutputLogs: {
+            /**
+             * @description The type of the output. Always `logs`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "logs";
+            /** @description The logs output from the code interpreter. */
+            logs: string;
+        };
+        /**
+         * Code interpreter output image
+         * @description The image output from the code interpreter.
+         */
+        CodeInterpreterOutputImage: {
+            /**
+             * @description The type of the output. Always `image`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "image";
+            /**
+             * Format: uri
+             * @description The URL of the image output from the code interpreter.
+             */
+            url: string;
+        };
+        /**
+         * Local shell exec action
+         * @description Execute a shell command on the server.
+         */
+        LocalShellExecAction: {
+            /**
+             * @description The type of the local shell action. Always `exec`.
+             * @default exec
+             * @enum {string}
+             */
+            type: "exec";
+            /** @description The command to run. */
+            command: string[];
+            timeout_ms?: number | null;
+            working_directory?: string | null;
+            /** @description Environment variables to set for the command. */
+            env: {
+                [key: string]: string;
+            };
+            user?: string | null;
+        };
+        /**
+         * Shell exec action
+         * @description Execute a shell command.
+         */
+        FunctionShellAction: {
+            commands: string[];
+            timeout_ms: number | null;
+            max_output_length: number | null;
+        };
+        /** @enum {string} */
+        FunctionShellCallStatus: "in_progress" | "completed" | "incomplete";
+        /**
+         * Local Environment
+         * @description Represents the use of a local environment to perform shell actions.
+         */
+        LocalEnvironmentResource: {
+            /**
+             * @description The environment type. Always `local`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "local";
+        };
+        /**
+         * Container Reference
+         * @description Represents a container created with /v1/containers.
+         */
+        ContainerReferenceResource: {
+            /**
+             * @description The environment type. Always `container_reference`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "container_reference";
+            container_id: string;
+        };
+        /**
+         * Shell tool call
+         * @description A tool call that executes one or more shell commands in a managed environment.
+         */
+        FunctionShellCall: {
+            /**
+             * @description The type of the item. Always `shell_call`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "shell_call";
+            /** @description The unique ID of the shell tool call. Populated when this item is returned via API. */
+            id: string;
+            /** @description The unique ID of the shell tool call generated by the model. */
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCaller"] | null;
+            /** @description The shell commands and limits that describe how to run the tool call. */
+            action: components["schemas"]["FunctionShellAction"];
+            /** @description The status of the shell call. One of `in_progress`, `completed`, or `incomplete`. */
+            status: components["schemas"]["FunctionShellCallStatus"];
+            environment: (components["schemas"]["LocalEnvironmentResource"] | components["schemas"]["ContainerReferenceResource"]) | null;
+            /** @description The ID of the entity that created this tool call. */
+            created_by?: string;
+        };
+        /** @enum {string} */
+        FunctionShellCallOutputStatusEnum: "in_progress" | "completed" | "incomplete";
+        /**
+         * Shell call timeout outcome
+         * @description Indicates that the shell call exceeded its configured time limit.
+         */
+        FunctionShellCallOutputTimeoutOutcome: {
+            /**
+             * @description The outcome type. Always `timeout`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "timeout";
+        };
+        /**
+         * Shell call exit outcome
+         * @description Indicates that the shell commands finished and returned an exit code.
+         */
+        FunctionShellCallOutputExitOutcome: {
+            /**
+             * @description The outcome type. Always `exit`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "exit";
+            /** @description Exit code from the shell process. */
+            exit_code: number;
+        };
+        /**
+         * Shell call output content
+         * @description The content of a shell tool call output that was emitted.
+         */
+        FunctionShellCallOutputContent: {
+            /** @description The standard output that was captured. */
+            stdout: string;
+            /** @description The standard error output that was captured. */
+            stderr: string;
+            /**
+             * Shell call outcome
+             * @description Represents either an exit outcome (with an exit code) or a timeout outcome for a shell call output chunk.
+             */
+            outcome: components["schemas"]["FunctionShellCallOutputTimeoutOutcome"] | components["schemas"]["FunctionShellCallOutputExitOutcome"];
+            /** @description The identifier of the actor that created the item. */
+            created_by?: string;
+        };
+        /**
+         * Shell call output
+         * @description The output of a shell tool call that was emitted.
+         */
+        FunctionShellCallOutput: {
+            /**
+             * @description The type of the shell call output. Always `shell_call_output`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "shell_call_output";
+            /** @description The unique ID of the shell call output. Populated when this item is returned via API. */
+            id: string;
+            /** @description The unique ID of the shell tool call generated by the model. */
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCaller"] | null;
+            /** @description The status of the shell call output. One of `in_progress`, `completed`, or `incomplete`. */
+            status: components["schemas"]["FunctionShellCallOutputStatusEnum"];
+            /** @description An array of shell call output contents */
+            output: components["schemas"]["FunctionShellCallOutputContent"][];
+            max_output_length: number | null;
+            /** @description The identifier of the actor that created the item. */
+            created_by?: string;
+        };
+        /** @enum {string} */
+        ApplyPatchCallStatus: "in_progress" | "completed";
+        /**
+         * Apply patch create file operation
+         * @description Instruction describing how to create a file via the apply_patch tool.
+         */
+        ApplyPatchCreateFileOperation: {
+            /**
+             * @description Create a new file with the provided diff. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "create_file";
+            /** @description Path of the file to create. */
+            path: string;
+            /** @description Diff to apply. */
+            diff: string;
+        };
+        /**
+         * Apply patch delete file operation
+         * @description Instruction describing how to delete a file via the apply_patch tool.
+         */
+        ApplyPatchDeleteFileOperation: {
+            /**
+             * @description Delete the specified file. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "delete_file";
+            /** @description Path of the file to delete. */
+            path: string;
+        };
+        /**
+         * Apply patch update file operation
+         * @description Instruction describing how to update a file via the apply_patch tool.
+         */
+        ApplyPatchUpdateFileOperation: {
+            /**
+             * @description Update an existing file with the provided diff. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "update_file";
+            /** @description Path of the file to update. */
+            path: string;
+            /** @description Diff to apply. */
+            diff: string;
+        };
+        /**
+         * Apply patch tool call
+         * @description A tool call that applies file diffs by creating, deleting, or updating files.
+         */
+        ApplyPatchToolCall: {
+            /**
+             * @description The type of the item. Always `apply_patch_call`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "apply_patch_call";
+            /** @description The unique ID of the apply patch tool call. Populated when this item is returned via API. */
+            id: string;
+            /** @description The unique ID of the apply patch tool call generated by the model. */
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCaller"] | null;
+            /** @description The status of the apply patch tool call. One of `in_progress` or `completed`. */
+            status: components["schemas"]["ApplyPatchCallStatus"];
+            /**
+             * Apply patch operation
+             * @description One of the create_file, delete_file, or update_file operations applied via apply_patch.
+             */
+            operation: components["schemas"]["ApplyPatchCreateFileOperation"] | components["schemas"]["ApplyPatchDeleteFileOperation"] | components["schemas"]["ApplyPatchUpdateFileOperation"];
+            /** @description The ID of the entity that created this tool call. */
+            created_by?: string;
+        };
+        /** @enum {string} */
+        ApplyPatchCallOutputStatus: "completed" | "failed";
+        /**
+         * Apply patch tool call output
+         * @description The output emitted by an apply patch tool call.
+         */
+        ApplyPatchToolCallOutput: {
+            /**
+             * @description The type of the item. Always `apply_patch_call_output`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "apply_patch_call_output";
+            /** @description The unique ID of the apply patch tool call output. Populated when this item is returned via API. */
+            id: string;
+            /** @description The unique ID of the apply patch tool call generated by the model. */
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCaller"] | null;
+            /** @description The status of the apply patch tool call output. One of `completed` or `failed`. */
+            status: components["schemas"]["ApplyPatchCallOutputStatus"];
+            output?: string | null;
+            /** @description The ID of the entity that created this tool call output. */
+            created_by?: string;
+        };
+        MCPProtocolError: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "mcp_protocol_error";
+            code: number;
+            message: string;
+        };
+        MCPToolExecutionError: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "mcp_tool_execution_error";
+            content: unknown;
+        };
+        HTTPError: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "http_error";
+            code: number;
+            message: string;
+        };
+        /** @enum {string} */
+        MCPToolCallStatus: "in_progress" | "completed" | "incomplete" | "calling" | "failed";
+        /** @enum {string} */
+        DetailEnum: "low" | "high" | "auto" | "original";
+        /** @enum {string} */
+        FunctionCallItemStatus: "in_progress" | "completed" | "incomplete";
+        /**
+         * Computer tool call output
+         * @description The output of a computer tool call.
+         */
+        ComputerCallOutputItemParam: {
+            id?: string | null;
+            /** @description The ID of the computer tool call that produced the output. */
+            call_id: string;
+            /**
+             * @description The type of the computer tool call output. Always `computer_call_output`.
+             * @default computer_call_output
+             * @enum {string}
+             */
+            type: "computer_call_output";
+            output: components["schemas"]["ComputerScreenshotImage"];
+            acknowledged_safety_checks?: components["schemas"]["ComputerCallSafetyCheckParam"][] | null;
+            status?: components["schemas"]["FunctionCallItemStatus"] | null;
+        };
+        /**
+         * Input text
+         * @description A text input to the model.
+         */
+        InputTextContentParam: {
+            /**
+             * @description The type of the input item. Always `input_text`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "input_text";
+            /** @description The text input to the model. */
+            text: string;
+            prompt_cache_breakpoint?: components["schemas"]["PromptCacheBreakpointParam"] | null;
+        };
+        /**
+         * Input image
+         * @description An image input to the model. Learn about [image inputs](/docs/guides/vision)
+         */
+        InputImageContentParamAutoParam: {
+            /**
+             * @description The type of the input item. Always `input_image`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "input_image";
+            image_url?: string | null;
+            file_id?: string | null;
+            detail?: components["schemas"]["DetailEnum"] | null;
+            prompt_cache_breakpoint?: components["schemas"]["PromptCacheBreakpointParam"] | null;
+        };
+        /** @enum {string} */
+        FileDetailEnum: "auto" | "low" | "high";
+        /**
+         * Input file
+         * @description A file input to the model.
+         */
+        InputFileContentParam: {
+            /**
+             * @description The type of the input item. Always `input_file`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "input_file";
+            file_id?: string | null;
+            filename?: string | null;
+            file_data?: string | null;
+            file_url?: string | null;
+            /** @description The detail level of the file to be sent to the model. Use `auto` to let the system select the detail level; for GPT-5.6 and later models, `auto` uses high-quality rendering, which may increase input token usage. Use `low` for lower-cost rendering, or `high` to render the file at higher quality. Defaults to `auto`. */
+            detail?: components["schemas"]["FileDetailEnum"];
+            prompt_cache_breakpoint?: components["schemas"]["PromptCacheBreakpointParam"] | null;
+        };
+        /**
+         * Function tool call output
+         * @description The output of a function tool call.
+         */
+        FunctionCallOutputItemParam: {
+            id?: string | null;
+            call_id?: string | null;
+            /**
+             * @description The type of the function tool call output. Always `function_call_output`.
+             * @default function_call_output
+             * @enum {string}
+             */
+            type: "function_call_output";
+            /** @description Text, image, or file output of the function tool call. */
+            output: string | (components["schemas"]["InputTextContentParam"] | components["schemas"]["InputImageContentParamAutoParam"] | components["schemas"]["InputFileContentParam"])[];
+            name?: string | null;
+            namespace?: string | null;
+            caller?: components["schemas"]["ToolCallCallerParam"] | null;
+            status?: components["schemas"]["FunctionCallItemStatus"] | null;
+        };
+        ToolSearchCallItemParam: {
+            id?: string | null;
+            call_id?: string | null;
+            /**
+             * @description The item type. Always `tool_search_call`.
+             * @default tool_search_call
+             * @enum {string}
+             */
+            type: "tool_search_call";
+            /** @description Whether tool search was executed by the server or by the client. */
+            execution?: components["schemas"]["ToolSearchExecutionType"];
+            /** @description The arguments supplied to the tool search call. */
+            arguments: components["schemas"]["EmptyModelParam"];
+            status?: components["schemas"]["FunctionCallItemStatus"] | null;
+        };
+        ToolSearchOutputItemParam: {
+            id?: string | null;
+            call_id?: string | null;
+            /**
+             * @description The item type. Always `tool_search_output`.
+             * @default tool_search_output
+             * @enum {string}
+             */
+            type: "tool_search_output";
+            /** @description Whether tool search was executed by the server or by the client. */
+            execution?: components["schemas"]["ToolSearchExecutionType"];
+            /** @description The loaded tool definitions returned by the tool search output. */
+            tools: components["schemas"]["Tool"][];
+            status?: components["schemas"]["FunctionCallItemStatus"] | null;
+        };
+        AdditionalToolsItemParam: {
+            id?: string | null;
+            /**
+             * @description The item type. Always `additional_tools`.
+             * @default additional_tools
+             * @enum {string}
+             */
+            type: "additional_tools";
+            /**
+             * @description The role that provided the additional tools. Only `developer` is supported.
+             * @default developer
+             * @enum {string}
+             */
+            role: "developer";
+            /** @description A list of additional tools made available at this item. */
+            tools: components["schemas"]["Tool"][];
+        };
+        /**
+         * Compaction item
+         * @description A compaction item generated by the [`v1/responses/compact` API](/docs/api-reference/responses/compact).
+         */
+        CompactionSummaryItemParam: {
+            id?: string | null;
+            /**
+             * @description The type of the item. Always `compaction`.
+             * @default compaction
+             * @enum {string}
+             */
+            type: "compaction";
+            /** @description The encrypted content of the compaction summary. */
+            encrypted_content: string;
+        };
+        /**
+         * Shell action
+         * @description Commands and limits describing how to run the shell tool call.
+         */
+        FunctionShellActionParam: {
+            /** @description Ordered shell commands for the execution environment to run. */
+            commands: string[];
+            timeout_ms?: number | null;
+            max_output_length?: number | null;
+        };
+        /**
+         * Shell call status
+         * @description Status values reported for shell tool calls.
+         * @enum {string}
+         */
+        FunctionShellCallItemStatus: "in_progress" | "completed" | "incomplete";
+        /**
+         * Shell tool call
+         * @description A tool representing a request to execute one or more shell commands.
+         */
+        FunctionShellCallItemParam: {
+            id?: string | null;
+            /** @description The unique ID of the shell tool call generated by the model. */
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCallerParam"] | null;
+            /**
+             * @description The type of the item. Always `shell_call`.
+             * @default shell_call
+             * @enum {string}
+             */
+            type: "shell_call";
+            /** @description The shell commands and limits that describe how to run the tool call. */
+            action: components["schemas"]["FunctionShellActionParam"];
+            status?: components["schemas"]["FunctionShellCallItemStatus"] | null;
+            environment?: (components["schemas"]["LocalEnvironmentParam"] | components["schemas"]["ContainerReferenceParam"]) | null;
+        };
+        /**
+         * Shell call timeout outcome
+         * @description Indicates that the shell call exceeded its configured time limit.
+         */
+        FunctionShellCallOutputTimeoutOutcomeParam: {
+            /**
+             * @description The outcome type. Always `timeout`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "timeout";
+        };
+        /**
+         * Shell call exit outcome
+         * @description Indicates that the shell commands finished and returned an exit code.
+         */
+        FunctionShellCallOutputExitOutcomeParam: {
+            /**
+             * @description The outcome type. Always `exit`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "exit";
+            /** @description The exit code returned by the shell process. */
+            exit_code: number;
+        };
+        /**
+         * Shell call outcome
+         * @description The exit or timeout outcome associated with this shell call.
+         */
+        FunctionShellCallOutputOutcomeParam: components["schemas"]["FunctionShellCallOutputTimeoutOutcomeParam"] | components["schemas"]["FunctionShellCallOutputExitOutcomeParam"];
+        /**
+         * Shell output content
+         * @description Captured stdout and stderr for a portion of a shell tool call output.
+         */
+        FunctionShellCallOutputContentParam: {
+            /** @description Captured stdout output for the shell call. */
+            stdout: string;
+            /** @description Captured stderr output for the shell call. */
+            stderr: string;
+            /** @description The exit or timeout outcome associated with this shell call. */
+            outcome: components["schemas"]["FunctionShellCallOutputOutcomeParam"];
+        };
+        /**
+         * Shell tool call output
+         * @description The streamed output items emitted by a shell tool call.
+         */
+        FunctionShellCallOutputItemParam: {
+            id?: string | null;
+            /** @description The unique ID of the shell tool call generated by the model. */
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCallerParam"] | null;
+            /**
+             * @description The type of the item. Always `shell_call_output`.
+             * @default shell_call_output
+             * @enum {string}
+             */
+            type: "shell_call_output";
+            /** @description Captured chunks of stdout and stderr output, along with their associated outcomes. */
+            output: components["schemas"]["FunctionShellCallOutputContentParam"][];
+            status?: components["schemas"]["FunctionShellCallItemStatus"] | null;
+            max_output_length?: number | null;
+        };
+        /**
+         * Apply patch call status
+         * @description Status values reported for apply_patch tool calls.
+         * @enum {string}
+         */
+        ApplyPatchCallStatusParam: "in_progress" | "completed";
+        /**
+         * Apply patch create file operation
+         * @description Instruction for creating a new file via the apply_patch tool.
+         */
+        ApplyPatchCreateFileOperationParam: {
+            /**
+             * @description The operation type. Always `create_file`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "create_file";
+            /** @description Path of the file to create relative to the workspace root. */
+            path: string;
+            /** @description Unified diff content to apply when creating the file. */
+            diff: string;
+        };
+        /**
+         * Apply patch delete file operation
+         * @description Instruction for deleting an existing file via the apply_patch tool.
+         */
+        ApplyPatchDeleteFileOperationParam: {
+            /**
+             * @description The operation type. Always `delete_file`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "delete_file";
+            /** @description Path of the file to delete relative to the workspace root. */
+            path: string;
+        };
+        /**
+         * Apply patch update file operation
+         * @description Instruction for updating an existing file via the apply_patch tool.
+         */
+        ApplyPatchUpdateFileOperationParam: {
+            /**
+             * @description The operation type. Always `update_file`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "update_file";
+            /** @description Path of the file to update relative to the workspace root. */
+            path: string;
+            /** @description Unified diff content to apply to the existing file. */
+            diff: string;
+        };
+        /**
+         * Apply patch operation
+         * @description One of the create_file, delete_file, or update_file operations supplied to the apply_patch tool.
+         */
+        ApplyPatchOperationParam: components["schemas"]["ApplyPatchCreateFileOperationParam"] | components["schemas"]["ApplyPatchDeleteFileOperationParam"] | components["schemas"]["ApplyPatchUpdateFileOperationParam"];
+        /**
+         * Apply patch tool call
+         * @description A tool call representing a request to create, delete, or update files using diff patches.
+         */
+        ApplyPatchToolCallItemParam: {
+            /**
+             * @description The type of the item. Always `apply_patch_call`.
+             * @default apply_patch_call
+             * @enum {string}
+             */
+            type: "apply_patch_call";
+            id?: string | null;
+            /** @description The unique ID of the apply patch tool call generated by the model. */
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCallerParam"] | null;
+            /** @description The status of the apply patch tool call. One of `in_progress` or `completed`. */
+            status: components["schemas"]["ApplyPatchCallStatusParam"];
+            /** @description The specific create, delete, or update instruction for the apply_patch tool call. */
+            operation: components["schemas"]["ApplyPatchOperationParam"];
+        };
+        /**
+         * Apply patch call output status
+         * @description Outcome values reported for apply_patch tool call outputs.
+         * @enum {string}
+         */
+        ApplyPatchCallOutputStatusParam: "completed" | "failed";
+        /**
+         * Apply patch tool call output
+         * @description The streamed output emitted by an apply patch tool call.
+         */
+        ApplyPatchToolCallOutputItemParam: {
+            /**
+             * @description The type of the item. Always `apply_patch_call_output`.
+             * @default apply_patch_call_output
+             * @enum {string}
+             */
+            type: "apply_patch_call_output";
+            id?: string | null;
+            /** @description The unique ID of the apply patch tool call generated by the model. */
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCallerParam"] | null;
+            /** @description The status of the apply patch tool call output. One of `completed` or `failed`. */
+            status: components["schemas"]["ApplyPatchCallOutputStatusParam"];
+            output?: string | null;
+        };
+        /**
+         * Compaction trigger
+         * @description Compacts the current context. Must be the final input item.
+         */
+        CompactionTriggerItemParam: {
+            /**
+             * @description The type of the item. Always `compaction_trigger`.
+             * @default compaction_trigger
+             * @enum {string}
+             */
+            type: "compaction_trigger";
+        };
+        /**
+         * Item reference
+         * @description An internal identifier for an item to reference.
+         */
+        ItemReferenceParam: {
+            type?: "item_reference" | null;
+            /** @description The ID of the item to reference. */
+            id: string;
+        };
+        ProgramItemParam: {
+            /**
+             * @description The unique ID of this program item.
+             * @example cm_123
+             */
+            id: string;
+            /**
+             * @description The item type. Always `program`.
+             * @default program
+             * @enum {string}
+             */
+            type: "program";
+            /** @description The stable call ID of the program item. */
+            call_id: string;
+            /** @description The JavaScript source executed by programmatic tool calling. */
+            code: string;
+            /** @description Opaque program replay fingerprint that must be round-tripped. */
+            fingerprint: string;
+        };
+        /** @enum {string} */
+        ProgramOutputItemStatus: "completed" | "incomplete";
+        ProgramOutputItemParam: {
+            /**
+             * @description The unique ID of this program output item.
+             * @example cmo_123
+             */
+            id: string;
+            /**
+             * @description The item type. Always `program_output`.
+             * @default program_output
+             * @enum {string}
+             */
+            type: "program_output";
+            /** @description The call ID of the program item. */
+            call_id: string;
+            /** @description The result produced by the program item. */
+            result: string;
+            /** @description The terminal status of the program output. */
+            status: components["schemas"]["ProgramOutputItemStatus"];
+        };
+        SpecificProgrammaticToolCallingParam: {
+            /**
+             * @description The tool to call. Always `programmatic_tool_calling`.
+             * @default programmatic_tool_calling
+             * @enum {string}
+             */
+            type: "programmatic_tool_calling";
+        };
+        /**
+         * Specific apply patch tool choice
+         * @description Forces the model to call the apply_patch tool when executing a tool call.
+         */
+        SpecificApplyPatchParam: {
+            /**
+             * @description The tool to call. Always `apply_patch`.
+             * @default apply_patch
+             * @enum {string}
+             */
+            type: "apply_patch";
+        };
+        /**
+         * Specific shell tool choice
+         * @description Forces the model to call the shell tool when a tool call is required.
+         */
+        SpecificFunctionShellParam: {
+            /**
+             * @description The tool to call. Always `shell`.
+             * @default shell
+             * @enum {string}
+             */
+            type: "shell";
+        };
+        ReasoningModeEnum: string | ("standard" | "pro");
+        /**
+         * Conversation object
+         * @description The conversation that this response belongs to.
+         */
+        "ConversationParam-2": {
+            /**
+             * @description The unique ID of the conversation.
+             * @example conv_123
+             */
+            id: string;
+        };
+        ContextManagementParam: {
+            /** @description The context management entry type. Currently only 'compaction' is supported. */
+            type: string;
+            compact_threshold?: number | null;
+        };
+        /**
+         * Prompt cache options
+         * @description The prompt-caching options that were applied to the response. Supported for `gpt-5.6` and later models.
+         */
+        PromptCacheOptions: {
+            /** @description The minimum lifetime applied to each cache breakpoint. */
+            ttl: components["schemas"]["PromptCacheTTLEnum"];
+            /** @description Whether implicit prompt-cache breakpoints were enabled. */
+            mode: components["schemas"]["PromptCacheModeEnum"];
+        };
+        /**
+         * Moderation error
+         * @description An error produced while attempting moderation for the response input or output.
+         */
+        ModerationErrorBody: {
+            /**
+             * @description The object type, which was always `error` for moderation failures. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "error";
+            /** @description The error code. */
+            code: string;
+            /** @description The error message. */
+            message: string;
+        };
+        /**
+         * Moderation
+         * @description Moderation results or errors for the response input and output.
+         */
+        Moderation: {
+            /** @description Moderation for the response input. */
+            input: components["schemas"]["ModerationResultBody"] | components["schemas"]["ModerationErrorBody"];
+            /** @description Moderation for the response output. */
+            output: components["schemas"]["ModerationResultBody"] | components["schemas"]["ModerationErrorBody"];
+        };
+        /**
+         * Conversation
+         * @description The conversation that this response belonged to. Input items and output items from this response were automatically added to this conversation.
+         */
+        ResponseConversation: {
+            /** @description The unique ID of the conversation that this response was associated with. */
+            id: string;
+        };
+        /**
+         * Response shell command added event
+         * @description A streaming event that indicated a shell command was added to a tool call.
+         */
+        ResponseShellCallCommandAddedStreamingEvent: {
+            /**
+             * @description The type of the event, always `response.shell_call_command.added`.
+             * @default response.shell_call_command.added
+             * @enum {string}
+             */
+            type: "response.shell_call_command.added";
+            /** @description The sequence number of the event that was emitted. */
+            sequence_number: number;
+            /** @description The index of the output item that was updated. */
+            output_index: number;
+            /** @description The index of the shell command that was added. */
+            command_index: number;
+            /** @description The shell command that was added. */
+            command: string;
+        };
+        /**
+         * Response shell command delta event
+         * @description A streaming event that indicated a shell command was incrementally updated.
+         */
+        ResponseShellCallCommandDeltaStreamingEvent: {
+            /**
+             * @description The type of the event, always `response.shell_call_command.delta`.
+             * @default response.shell_call_command.delta
+             * @enum {string}
+             */
+            type: "response.shell_call_command.delta";
+            /** @description The sequence number of the event that was emitted. */
+            sequence_number: number;
+            /** @description The index of the output item that was updated. */
+            output_index: number;
+            /** @description The index of the shell command that was updated. */
+            command_index: number;
+            /** @description The shell command delta that was appended. */
+            delta: string;
+            /** @description An obfuscation string that was added to pad the event payload. */
+            obfuscation?: string;
+        };
+        /**
+         * Response shell command done event
+         * @description A streaming event that indicated a shell command was completed.
+         */
+        ResponseShellCallCommandDoneStreamingEvent: {
+            /**
+             * @description The type of the event, always `response.shell_call_command.done`.
+             * @default response.shell_call_command.done
+             * @enum {string}
+             */
+            type: "response.shell_call_command.done";
+            /** @description The sequence number of the event that was emitted. */
+            sequence_number: number;
+            /** @description The index of the output item that was updated. */
+            output_index: number;
+            /** @description The index of the shell command that was completed. */
+            command_index: number;
+            /** @description The final shell command that was emitted. */
+            command: string;
+        };
+        /**
+         * Shell call output delta
+         * @description A delta of stdout/stderr emitted while a shell call was running.
+         */
+        ShellCallOutputDelta: {
+            /** @description The stdout delta that was emitted. */
+            stdout?: string;
+            /** @description The stderr delta that was emitted. */
+            stderr?: string;
+        };
+        /**
+         * Response shell call output content delta event
+         * @description A streaming event that indicated shell call output was incrementally added.
+         */
+        ResponseShellCallOutputContentDeltaStreamingEvent: {
+            /**
+             * @description The type of the event, always `response.shell_call_output_content.delta`.
+             * @default response.shell_call_output_content.delta
+             * @enum {string}
+             */
+            type: "response.shell_call_output_content.delta";
+            /** @description The sequence number of the event that was emitted. */
+            sequence_number: number;
+            /** @description The ID of the output item that was updated. */
+            item_id: string;
+            /** @description The index of the output item that was updated. */
+            output_index: number;
+            /** @description The index of the shell command that produced output. */
+            command_index: number;
+            /** @description The stdout/stderr delta that was emitted. */
+            delta: components["schemas"]["ShellCallOutputDelta"];
+        };
+        /**
+         * Response shell call output content done event
+         * @description A streaming event that indicated shell call output was completed.
+         */
+        ResponseShellCallOutputContentDoneStreamingEvent: {
+            /**
+             * @description The type of the event, always `response.shell_call_output_content.done`.
+             * @default response.shell_call_output_content.done
+             * @enum {string}
+             */
+            type: "response.shell_call_output_content.done";
+            /** @description The sequence number of the event that was emitted. */
+            sequence_number: number;
+            /** @description The ID of the output item that was updated. */
+            item_id: string;
+            /** @description The index of the output item that was updated. */
+            output_index: number;
+            /** @description The index of the shell command that produced output. */
+            command_index: number;
+            /** @description The output contents emitted for the shell command. */
+            output: components["schemas"]["FunctionShellCallOutputContent"][];
         };
         /** @description Extra sampling controls for local backends (chat and text completions). */
         LocalAISamplingExtensions: {
@@ -2501,6 +6732,155 @@ export interface operations {
                     "application/json": components["schemas"]["Model"];
                 };
             };
+        };
+    };
+    createResponse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateResponse"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Response"];
+                    "text/event-stream": components["schemas"]["ResponseStreamEvent"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getResponse: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Additional fields to include in the response. See the `include`
+                 *     parameter for Response creation above for more information.
+                 */
+                include?: components["schemas"]["IncludeEnum"][];
+                /**
+                 * @description If set to true, the model response data will be streamed to the client
+                 *     as it is generated using [server-sent events](https://developer.mozilla.org/en-US/docs/Web/API/Server-sent_events/Using_server-sent_events#Event_stream_format).
+                 *     See the [Streaming section below](/docs/api-reference/responses-streaming)
+                 *     for more information.
+                 */
+                stream?: boolean;
+                /** @description The sequence number of the event after which to start streaming. */
+                starting_after?: number;
+                /**
+                 * @description When true, stream obfuscation will be enabled. Stream obfuscation adds
+                 *     random characters to an `obfuscation` field on streaming delta events
+                 *     to normalize payload sizes as a mitigation to certain side-channel
+                 *     attacks. These obfuscation fields are included by default, but add a
+                 *     small amount of overhead to the data stream. You can set
+                 *     `include_obfuscation` to false to optimize for bandwidth if you trust
+                 *     the network links between your application and the OpenAI API.
+                 */
+                include_obfuscation?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The ID of the response to retrieve. */
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Response"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    deleteResponse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ID of the response to delete. */
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    listInputItems: {
+        parameters: {
+            query?: {
+                /**
+                 * @description A limit on the number of objects to be returned. Limit can range between
+                 *     1 and 100, and the default is 20.
+                 */
+                limit?: number;
+                /**
+                 * @description The order to return the input items in. Default is `desc`.
+                 *     - `asc`: Return the input items in ascending order.
+                 *     - `desc`: Return the input items in descending order.
+                 */
+                order?: "asc" | "desc";
+                /** @description An item ID to list items after, used in pagination. */
+                after?: string;
+                /**
+                 * @description Additional fields to include in the response. See the `include`
+                 *     parameter for Response creation above for more information.
+                 */
+                include?: components["schemas"]["IncludeEnum"][];
+            };
+            header?: never;
+            path: {
+                /** @description The ID of the response to retrieve input items for. */
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseItemList"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
         };
     };
     createAnthropicMessage: {

@@ -13,7 +13,7 @@ export type BackendMethod = "chat" | "completion" | "embeddings";
 
 export interface OperationInfo {
   readonly id: string;
-  readonly method: "get" | "post";
+  readonly method: "get" | "post" | "delete";
   /** The path clients call. */
   readonly path: string;
   /** For an endpoint (served by a registration's backend): the capability it implies and the backend method. */
@@ -33,6 +33,12 @@ export const OPERATIONS = [
   // code completion (Sourcegraph's "autocomplete"), which a registration may leave out of its endpoints or capabilities.
   { id: "createSourcegraphChatCompletion", method: "post", path: "/.api/completions/stream", capability: "chat", backendMethod: "chat" },
   { id: "createSourcegraphCodeCompletion", method: "post", path: "/.api/completions/code", capability: "code_completion", backendMethod: "chat" },
+  // OpenAI's Responses API rides on chat too (the responses surface translates, or a backend with
+  // `responses` speaks it natively); the stored responses are read and deleted without a model.
+  { id: "createResponse", method: "post", path: "/v1/responses", capability: "chat", backendMethod: "chat" },
+  { id: "getResponse", method: "get", path: "/v1/responses/{response_id}" },
+  { id: "deleteResponse", method: "delete", path: "/v1/responses/{response_id}" },
+  { id: "listInputItems", method: "get", path: "/v1/responses/{response_id}/input_items" },
   { id: "listModels", method: "get", path: "/v1/models" },
   { id: "retrieveModel", method: "get", path: "/v1/models/{model}" },
 ] as const satisfies readonly OperationInfo[];

@@ -9,8 +9,9 @@ import type { Surface } from "./types.js";
 import { openAiSurface } from "./openai/index.js";
 import { anthropicSurface } from "./anthropic/index.js";
 import { sourcegraphSurface } from "./sourcegraph/index.js";
+import { responsesSurface } from "./responses/index.js";
 
-export const SURFACES: readonly Surface[] = [openAiSurface, anthropicSurface, sourcegraphSurface];
+export const SURFACES: readonly Surface[] = [openAiSurface, anthropicSurface, sourcegraphSurface, responsesSurface];
 
 /** The surface that answers for requests no surface claims. */
 export const DEFAULT_SURFACE: Surface = openAiSurface;

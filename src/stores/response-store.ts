@@ -1,0 +1,30 @@
+/**
+ * Where stored Responses API responses live (`store: true`, OpenAI's default): what
+ * `previous_response_id`, `GET /v1/responses/{id}`, `DELETE` and `input_items` read. One interface,
+ * an embedded SQLite file by default and Redis when replicas must share conversations.
+ */
+
+/** One stored response: what its turn was given and what it answered. JSON values only. */
+export interface StoredResponse {
+  /** `resp_...` */
+  readonly id: string;
+  /** The Response object as it was returned to the client (status completed, incomplete or failed). */
+  readonly response: Readonly<Record<string, unknown>>;
+  /** This turn's input items, each with its `id`, as `GET /v1/responses/{id}/input_items` lists them (oldest first). */
+  readonly inputItems: readonly Readonly<Record<string, unknown>>[];
+  /**
+   * The items of the earlier turns of the conversation (their inputs and outputs, oldest first):
+   * with `inputItems` and the response's `output` it is what a `previous_response_id` continues.
+   */
+  readonly history: readonly Readonly<Record<string, unknown>>[];
+}
+
+export interface ResponseStore {
+  /** Stores (or replaces) a response; it expires after the store's TTL. Rejects when the write fails. */
+  put(record: StoredResponse): Promise<void>;
+  /** The response, or undefined when it is unknown, deleted or expired. */
+  get(id: string): Promise<StoredResponse | undefined>;
+  /** Whether it existed (and was not expired) before it was deleted. */
+  delete(id: string): Promise<boolean>;
+  close(): Promise<void>;
+}
