@@ -14,6 +14,7 @@ import { projectRoot } from "./core/paths.js";
 import { demoModelPath, writeDemoModel } from "./demo-model/demo-model.js";
 import { DEFAULT_URL as DOCTOR_URL, DOCTOR_DEFAULTS_HELP } from "./doctor/defaults.js";
 import type { DoctorCliOptions } from "./doctor/report.js";
+import { describeResponseStore, openResponseStore, responseStoreSettingsFromEnv, type ResponseStoreSettings } from "./stores/open-store.js";
 
 const defaultConfigDir = () => process.env.UNDERSTUDY_CONFIG ?? path.join(projectRoot(), "config");
 
@@ -22,8 +23,10 @@ export async function serve(opts: { host?: string; port?: string; config?: strin
   const host = opts.host ?? process.env.HOST ?? "127.0.0.1";
   const port = Number(opts.port ?? process.env.PORT ?? 8080);
   let limits: Partial<HttpLimits>;
+  let storeSettings: ResponseStoreSettings;
   try {
     limits = httpLimitsFromEnv();
+    storeSettings = responseStoreSettingsFromEnv();
   } catch (err) {
     console.error(`understudy: refusing to start: ${(err as Error).message}`);
     process.exit(1);
@@ -45,12 +48,18 @@ export async function serve(opts: { host?: string; port?: string; config?: strin
     throw err;
   }
   config.watch();
-  const services = { startedAt: Date.now(), version: VERSION, config };
+  const responses = openResponseStore(storeSettings);
+  const services = { startedAt: Date.now(), version: VERSION, config, responses };
   const running = await startServer({ host, port, log, services, limits });
-  log.info({ url: running.url, config: config.dir, models: config.current().config.registrations.length }, "understudy listening");
+  const models = config.current().config.registrations.length;
+  log.info({ url: running.url, config: config.dir, models, responses: describeResponseStore(storeSettings) }, "understudy listening");
   const stop = () => {
     config.close();
-    void running.close().then(() => process.exit(0));
+    // The store closes after the server: responses still being answered get their writes.
+    void running
+      .close()
+      .then(() => responses.close())
+      .finally(() => process.exit(0));
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);

@@ -9,6 +9,7 @@ import { ConfigStore } from "../src/config/store.js";
 import { createLogger } from "../src/core/logger.js";
 import { startServer, type RunningServer } from "../src/http/server.js";
 import { gatewayConfigDir } from "./helpers/upstream-gateway.js";
+import { testServices } from "./helpers/server.js";
 import { startFakeAnthropic, type FakeAnthropic } from "./helpers/anthropic-upstream.js";
 import { expectAnthropicValid, expectValidEventSequence, parseSse } from "./helpers/anthropic-schemas.js";
 
@@ -31,7 +32,7 @@ beforeAll(async () => {
   });
   const log = createLogger(process.env.LOG_LEVEL ?? "silent");
   config = ConfigStore.open(dir, log);
-  server = await startServer({ log, services: { startedAt: Date.now(), version: "test", config }, host: "127.0.0.1", port: 0 });
+  server = await startServer({ log, services: testServices(config), host: "127.0.0.1", port: 0 });
   client = new Anthropic({ baseURL: server.url, apiKey: "sk-client", maxRetries: 0, timeout: 30_000 });
 });
 afterAll(async () => {

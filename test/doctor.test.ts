@@ -15,7 +15,7 @@ import { startServer } from "../src/http/server.js";
 import { runDoctor, type DoctorReport } from "../src/doctor/matrix.js";
 import { formatReport } from "../src/doctor/report.js";
 import { demoConfigDir, demoRegistration } from "./helpers/demo.js";
-import { startTestServer, writeConfigDir } from "./helpers/server.js";
+import { startTestServer, testServices, writeConfigDir } from "./helpers/server.js";
 import { chatChunk, data, defaultRoute, sendJson, startFakeUpstream, startSse, writeFrames, type UpstreamRequest } from "./helpers/upstream-server.js";
 
 // Small bounds: every check here answers in well under a second.
@@ -106,7 +106,7 @@ describe("doctor against an upstream configuration", () => {
     });
     const log = createLogger("silent");
     const config = ConfigStore.open(configDir, log);
-    const running = await startServer({ log, services: { startedAt: Date.now(), version: "test", config }, host: "127.0.0.1", port: 0 });
+    const running = await startServer({ log, services: testServices(config), host: "127.0.0.1", port: 0 });
     try {
       const report = await runDoctor({ url: `${running.url}/v1/`, key: "sk-doctor", ...BOUNDS });
       expect(failures(report)).toEqual([]);

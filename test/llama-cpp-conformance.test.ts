@@ -110,6 +110,54 @@ describe("defect 3: tool-call answers count their completion tokens", () => {
   });
 });
 
+describe("a call cut by max_tokens is kept as it was cut, and the answer finishes with length", () => {
+  const weather = {
+    type: "function" as const,
+    function: { name: "weather", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"], additionalProperties: false } },
+  };
+  // Parallel calls until the budget runs out: the last call is cut (these seeds were seen to end so).
+  const cutParams = (seed: number) => ({
+    model: "demo",
+    messages: user("weather?"),
+    tools: [weather],
+    tool_choice: "required" as const,
+    max_tokens: 80,
+    seed,
+    temperature: 1,
+  });
+
+  it.each(SEEDS)("seed %i: a tool_calls finish only with whole JSON arguments, streamed or not", async (seed) => {
+    const whole = await client.chat.completions.create(cutParams(seed));
+    const { calls, finish } = await streamedCalls(cutParams(seed));
+    for (const [reason, args] of [
+      [whole.choices[0].finish_reason, functionCalls(whole).map((c) => c.function.arguments)],
+      [finish, calls.map((c) => c.args)],
+    ] as const) {
+      expect(args.length).toBeGreaterThan(0);
+      const parses = args.map((a) => {
+        try {
+          JSON.parse(a);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      if (reason === "tool_calls") expect(parses.every(Boolean)).toBe(true);
+      else expect(reason).toBe("length");
+    }
+    // The same calls either way: a stream cannot take back a call it began, so the answer keeps it too.
+    expect(calls.length).toBe(functionCalls(whole).length);
+  });
+
+  it("the first call cut: the answer has it, with the arguments so far", async () => {
+    // 12 tokens go to the call's own opening; at 20 its arguments have begun.
+    const r = await client.chat.completions.create({ model: "demo", messages: user("go"), tools: [lookup], tool_choice: named, max_tokens: 20, seed: 4 });
+    expect(r.choices[0].finish_reason).toBe("length");
+    expect(functionCalls(r).map((c) => c.function.name)).toEqual(["lookup"]);
+    expect(() => JSON.parse(functionCalls(r)[0].function.arguments)).toThrow();
+  });
+});
+
 describe("defect 5: streamed tool-call arguments are the same compact JSON as non-streamed ones", () => {
   it.each(SEEDS.slice(0, 3))("seed %i", async (seed) => {
     const params = { model: "demo", messages: user("go"), tools: [lookup], tool_choice: named, max_tokens: 300, seed, temperature: 0.9 };

@@ -50,7 +50,7 @@ describe("response validation", () => {
     expect(findOperation("GET", "/v1/models.json")?.id).toBe("getModelCatalogue");
     expect(findOperation("GET", "/openapi.json")?.id).toBe("getOpenApiDocument");
     expect(findOperation("GET", "/.api/modelconfig/supported-models.json")?.id).toBe("getSourcegraphSupportedModels");
-    expect(findOperation("POST", "/v1/responses")).toBeUndefined();
+    expect(findOperation("POST", "/v1/moderations")).toBeUndefined();
   });
 
   it("finds nothing wrong in a conformant answer, streamed or not", async () => {

@@ -1,7 +1,8 @@
 /**
  * One route table, one matcher (issue 10, item 1): every operation of the generated table, and
- * each fixed-query variant, reaches its own operationId; and a server with `createResponse`
- * implemented still sends `POST /v1/responses?beta=true` to `beta_createResponse`.
+ * each fixed-query variant, reaches its own operationId; and a server with `Compactconversation`
+ * implemented (a test handler: no surface serves it) still sends `POST /v1/responses/compact?beta=true`
+ * to `beta_Compactconversation`.
  */
 import { routes, type RouteSpec } from "../src/generated/routes.js";
 import { createRouteMatcher } from "../src/http/route-matcher.js";
@@ -115,34 +116,42 @@ describe("the route matcher over the generated table", () => {
   });
 });
 
-describe("a server with createResponse implemented", () => {
-  const createResponse: Handler = async (call) => ({ kind: "json", body: { served_by: call.operationId } });
+describe("a server with Compactconversation implemented", () => {
+  const Compactconversation: Handler = async (call) => ({ kind: "json", body: { served_by: call.operationId } });
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ handlers: { ...handlers, createResponse } });
+    server = await startTestServer({ handlers: { ...handlers, Compactconversation } });
   });
   afterAll(() => server.close());
 
-  it("POST /v1/responses?beta=true reaches beta_createResponse (501), not the createResponse handler", async () => {
+  it("POST /v1/responses/compact?beta=true reaches beta_Compactconversation (501), not the Compactconversation handler", async () => {
+    const res = await postJson(`${server.url}/v1/responses/compact?beta=true`, { model: "demo", input: "hi" });
+    expect(res.status).toBe(501);
+    expect(res.json.error).toMatchObject({ code: "not_implemented", message: "beta_Compactconversation is not implemented by this server" });
+  });
+
+  it("POST /v1/responses/compact reaches the Compactconversation handler", async () => {
+    const res = await postJson(`${server.url}/v1/responses/compact`, { model: "demo", input: "hi" });
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ served_by: "Compactconversation" });
+  });
+
+  it("POST /v1/responses/compact?beta=false is not the beta operation", async () => {
+    const res = await postJson(`${server.url}/v1/responses/compact?beta=false`, { model: "demo", input: "hi" });
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ served_by: "Compactconversation" });
+  });
+
+  it("POST /v1/responses?beta=true still reaches beta_createResponse (501), not the responses surface", async () => {
     const res = await postJson(`${server.url}/v1/responses?beta=true`, { model: "demo", input: "hi" });
     expect(res.status).toBe(501);
     expect(res.json.error).toMatchObject({ code: "not_implemented", message: "beta_createResponse is not implemented by this server" });
   });
 
-  it("POST /v1/responses reaches the createResponse handler", async () => {
-    const res = await postJson(`${server.url}/v1/responses`, { model: "demo", input: "hi" });
-    expect(res.status).toBe(200);
-    expect(res.json).toEqual({ served_by: "createResponse" });
-  });
-
-  it("POST /v1/responses?beta=false is not the beta operation", async () => {
-    const res = await postJson(`${server.url}/v1/responses?beta=false`, { model: "demo", input: "hi" });
-    expect(res.status).toBe(200);
-    expect(res.json).toEqual({ served_by: "createResponse" });
-  });
-
   it("every unimplemented operation answers 501 naming itself, on its own URL", async () => {
-    const sampled = routes.filter((r) => !Object.hasOwn(handlers, r.operationId) && r.operationId !== "createResponse" && r.method !== "post").slice(0, 40);
+    const sampled = routes
+      .filter((r) => !Object.hasOwn(handlers, r.operationId) && r.operationId !== "Compactconversation" && r.method !== "post")
+      .slice(0, 40);
     for (const route of sampled) {
       const res = await fetch(`${server.url}${concretePath(route)}${queryOf(route.fixedQuery)}`, { method: route.method.toUpperCase() });
       expect([route.operationId, res.status]).toEqual([route.operationId, 501]);

@@ -8,6 +8,7 @@ import { ConfigStore } from "../src/config/store.js";
 import { createLogger } from "../src/core/logger.js";
 import { startServer, type RunningServer } from "../src/http/server.js";
 import { gatewayConfigDir } from "./helpers/upstream-gateway.js";
+import { testServices } from "./helpers/server.js";
 import { anthropicError, sseEvent, startFakeAnthropic, type FakeAnthropic } from "./helpers/anthropic-upstream.js";
 import { sleep } from "./helpers/upstream-server.js";
 import { CODE, expectCompletionStream, LEGACY_BODY, names, sgPost, STREAM, V1_BODY, V2_BODY } from "./helpers/sourcegraph.js";
@@ -29,7 +30,7 @@ beforeAll(async () => {
   });
   const log = createLogger(process.env.LOG_LEVEL ?? "silent");
   config = ConfigStore.open(dir, log);
-  server = await startServer({ log, services: { startedAt: Date.now(), version: "test", config }, host: "127.0.0.1", port: 0 });
+  server = await startServer({ log, services: testServices(config), host: "127.0.0.1", port: 0 });
 });
 afterAll(async () => {
   config.close();

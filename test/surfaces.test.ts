@@ -1,7 +1,8 @@
 /**
  * Protocol surfaces (issue 10, item 5): the SSE frame format, each surface's end-of-stream policy,
  * and errors in the surface's own shape before the first byte (errorResponse) and after it
- * (errorFrames), on the fast path (POST /v1/responses) and on express (/v1/assistants/{id}).
+ * (errorFrames), on the fast path (POST /v1/moderations, an operation no surface implements) and on
+ * express (/v1/assistants/{id}).
  * Two small test surfaces shaped like Sourcegraph's and Anthropic's are served next to OpenAI's.
  */
 import net from "node:net";
@@ -37,11 +38,12 @@ describe("SSE frames", () => {
 
 describe("the surface registry", () => {
   it("gives every operation at most one surface, and unclaimed ones OpenAI's", () => {
-    expect(SURFACES.map((s) => s.name)).toEqual(["openai", "anthropic", "sourcegraph"]);
+    expect(SURFACES.map((s) => s.name)).toEqual(["openai", "anthropic", "sourcegraph", "responses"]);
     expect(surfaceFor("createChatCompletion").name).toBe("openai");
     expect(surfaceFor("beta_createResponse").name).toBe("openai");
     expect(surfaceFor(undefined).name).toBe("openai");
     expect(surfaceFor("createAnthropicMessage").name).toBe("anthropic");
+    expect(surfaceFor("createResponse").name).toBe("responses");
     expect(Object.keys(handlers).sort()).toEqual(SURFACES.flatMap((s) => Object.keys(s.handlers)).sort());
   });
 
@@ -53,7 +55,7 @@ describe("the surface registry", () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Frames for the scenario the request names (`input` on POST /v1/responses, the id on the GET). */
+/** Frames for the scenario the request names (`input` on POST /v1/moderations, the id on the GET). */
 async function* scenario(name: string, frames: SseFrame[]): AsyncIterable<SseFrame> {
   if (name === "fail-early") throw new InvalidRequestError("refused before the stream", "input", "refused");
   for (const frame of frames) {
@@ -71,7 +73,7 @@ const streamOf =
 const sourcegraphLike: Surface = {
   name: "sourcegraph-like",
   handlers: {
-    createResponse: streamOf(
+    createModeration: streamOf(
       (call) => String(call.body.input),
       [
         { event: "completion", data: { completion: "He", stopReason: "" } },
@@ -123,7 +125,7 @@ describe("a server with two more surfaces", () => {
   afterAll(() => server.close());
 
   const post = (input: string) =>
-    raw(`${server.url}/v1/responses`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ model: "demo", input }) });
+    raw(`${server.url}/v1/moderations`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ model: "demo", input }) });
 
   it("ends a stream with the surface's end-of-stream frame (event: done)", async () => {
     const res = await post("ok");
@@ -148,7 +150,7 @@ describe("a server with two more surfaces", () => {
   });
 
   it("answers a refused body on the fast path in the surface's shape", async () => {
-    const res = await raw(`${server.url}/v1/responses`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{" });
+    const res = await raw(`${server.url}/v1/moderations`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{" });
     expect(res.status).toBe(400);
     expect(res.type).toBe("text/plain; charset=utf-8");
     expect(res.text).toMatch(/JSON/);
@@ -158,7 +160,7 @@ describe("a server with two more surfaces", () => {
     const { port } = new URL(server.url);
     const answer = await rawRequest(
       Number(port),
-      "POST /v1/responses HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 999999999\r\nConnection: close\r\n\r\n",
+      "POST /v1/moderations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 999999999\r\nConnection: close\r\n\r\n",
     );
     expect(answer).toMatch(/^HTTP\/1\.1 413 /);
     expect(answer).toMatch(/content-type: text\/plain; charset=utf-8/i);

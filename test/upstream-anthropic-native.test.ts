@@ -123,6 +123,38 @@ describe("anthropic backend: native Messages API", () => {
     expect(error).toMatchObject({ type: "overloaded_error", message: "claude: busy" });
   });
 
+  it("ends a stream whose event type is not a name (a line break would forge SSE fields) with a 502", async () => {
+    fake.script({
+      kind: "raw",
+      handle: (_req, res) => {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        const start = {
+          type: "message_start",
+          message: {
+            id: "msg_1",
+            type: "message",
+            role: "assistant",
+            model: "m",
+            content: [],
+            stop_reason: null,
+            stop_sequence: null,
+            usage: { input_tokens: 1, output_tokens: 0 },
+          },
+        };
+        res.write(`event: message_start\ndata: ${JSON.stringify(start)}\n\n`);
+        res.end(`event: ping\ndata: ${JSON.stringify({ type: "ping\nevent: forged" })}\n\n`);
+      },
+    });
+    const stream = (await backend.messages!({ ...request, stream: true } as never, ctx())) as AsyncIterable<SseFrame>;
+    const names: (string | undefined)[] = [];
+    const error = await (async () => {
+      for await (const f of stream) names.push(f.event);
+    })().catch((e) => e);
+    expect(names).toEqual(["message_start"]);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status: 502, code: "upstream_protocol_error" });
+  });
+
   it("relays upstream HTTP errors with their status and Anthropic type", async () => {
     fake.script({ kind: "error", type: "not_found_error", message: "no such model" });
     const err = await Promise.resolve(backend.messages!(request as never, ctx())).catch((e) => e);

@@ -2087,7 +2087,7 @@ export interface components {
             result: string | null;
         };
         InputContent: components["schemas"]["InputTextContent"] | components["schemas"]["InputImageContent"] | components["schemas"]["InputFileContent"];
-        InputItem: components["schemas"]["EasyInputMessage"] | components["schemas"]["Item"] | components["schemas"]["CompactionTriggerItemParam"] | components["schemas"]["ItemReferenceParam"] | components["schemas"]["ProgramItemParam"] | components["schemas"]["ProgramOutputItemParam"];
+        InputItem: components["schemas"]["EasyInputMessage"] | components["schemas"]["Item"] | components["schemas"]["CompactionTriggerItemParam"] | components["schemas"]["ItemReferenceParam"] | components["schemas"]["ProgramItemParam"] | components["schemas"]["ProgramOutputItemParam"] | components["schemas"]["AssistantInputMessage"];
         /**
          * Input message
          * @description A message input to the model with a role indicating instruction following
@@ -4426,7 +4426,7 @@ export interface components {
             image_url?: string | null;
             file_id?: string | null;
             /** @description The detail level of the image to be sent to the model. One of `high`, `low`, `auto`, or `original`. Defaults to `auto`. */
-            detail: components["schemas"]["ImageDetail"];
+            detail?: components["schemas"]["ImageDetail"];
             prompt_cache_breakpoint?: components["schemas"]["PromptCacheBreakpointConfig"];
         };
         /** @enum {string} */
@@ -4691,13 +4691,13 @@ export interface components {
             /** @description The name of the function to call. */
             name: string;
             description?: string | null;
-            parameters: {
+            parameters?: {
                 [key: string]: unknown;
             } | null;
             output_schema?: {
                 [key: string]: unknown;
             } | null;
-            strict: boolean | null;
+            strict?: boolean | null;
             /** @description Whether this function is deferred and loaded via tool search. */
             defer_loading?: boolean;
             allowed_callers?: components["schemas"]["CallableToolAllowedCaller"][] | null;
@@ -6575,6 +6575,34 @@ export interface components {
             usage?: components["schemas"]["CompletionUsage"] | null;
             "x-localai-debug"?: components["schemas"]["LocalAIDebugEcho"];
         };
+        /**
+         * Assistant input message
+         * @description An earlier assistant message replayed as input; `id` and `status` are optional.
+         */
+        AssistantInputMessage: {
+            /** @enum {string} */
+            type?: "message";
+            /** @enum {string} */
+            role: "assistant";
+            id?: string;
+            /** @enum {string} */
+            status?: "in_progress" | "completed" | "incomplete";
+            phase?: components["schemas"]["MessagePhase"];
+            content: ({
+                /** @enum {string} */
+                type: "output_text";
+                text: string;
+                annotations?: components["schemas"]["Annotation"][];
+                logprobs?: components["schemas"]["LogProb"][];
+            } | components["schemas"]["RefusalContent"])[];
+        };
+        /** Deleted response */
+        DeletedResponse: {
+            id: string;
+            /** @enum {string} */
+            object: "response";
+            deleted: boolean;
+        };
     };
     responses: {
         /** @description The request was rejected because a rate limit was exceeded. */
@@ -6826,7 +6854,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["DeletedResponse"];
+                };
             };
             /** @description Not Found */
             404: {
@@ -6834,7 +6864,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             429: components["responses"]["TooManyRequests"];

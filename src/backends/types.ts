@@ -68,6 +68,16 @@ export interface BackendInstance {
    * `/v1/messages` through `chat`, translated by the anthropic surface.
    */
   messages?(req: Readonly<AnthropicMessageRequest>, ctx: CallContext): Promise<AnthropicMessage | SerializedJson | Streamed<SseFrame>>;
+  /**
+   * OpenAI's Responses API spoken natively (an openai-compatible upstream whose provider sets
+   * `responses: native`: OpenAI, recent vLLM): the request goes as the client sent it (merged) with
+   * `model` replaced by the registration's upstream model, so built-in tools, reasoning and stored
+   * state are the upstream's. The result is the Response JSON with `model` set to the client's
+   * name, or (stream: true) the upstream's named events as SSE frames, the Response objects inside
+   * `response.*` lifecycle events carrying the client's name too. Backends without it serve
+   * `/v1/responses` through `chat`, translated by the responses surface.
+   */
+  responses?(req: Readonly<Record<string, unknown>>, ctx: CallContext): Promise<Record<string, unknown> | SerializedJson | Streamed<SseFrame>>;
   /** Anthropic's count_tokens spoken natively (an `anthropic` upstream). */
   countMessageTokens?(req: Readonly<AnthropicCountTokensRequest>, ctx: CallContext): Promise<AnthropicTokensCount | SerializedJson>;
   /** The prompt tokens of a chat request with the model's tokenizer and chat template (backends that have them: llama-cpp). */

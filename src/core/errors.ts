@@ -144,6 +144,30 @@ export class ServerBusyError extends ApiError {
   }
 }
 
+/**
+ * The stored-responses store (the SQLite file, Redis) failed to read or write: the request fails
+ * rather than a response being silently lost. The cause (a path, a host) is the operator's to see, in `cause`.
+ */
+export class StoreUnavailableError extends ServiceUnavailableError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, "store_unavailable");
+    if (options && "cause" in options) this.cause = options.cause;
+  }
+}
+
+/** A response to store (with its input and conversation history) is over the per-record bound. */
+export class StoredResponseTooLargeError extends ApiError {
+  constructor(bytes: number, limitBytes: number, setting: string) {
+    super(
+      413,
+      "invalid_request_error",
+      `The response to store is ${bytes} bytes with its input and conversation history, over the ${limitBytes}-byte limit (${setting}); send store: false or start a new conversation`,
+      "store",
+      "stored_response_too_large",
+    );
+  }
+}
+
 export function internalError(requestId: string): ApiError {
   return new ApiError(500, "server_error", `The server had an error while processing your request (request id ${requestId})`, null, "internal_error");
 }

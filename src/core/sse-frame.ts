@@ -13,6 +13,14 @@ export interface SseFrame {
 const LINE_BREAK = /\r\n|\r|\n/;
 
 /**
+ * What an event name taken from an upstream may be before it is relayed as the client's `event:`
+ * line: the names of Anthropic's and OpenAI's Responses events, and nothing that could end the line.
+ */
+const RELAYABLE_EVENT_NAME = /^[A-Za-z0-9_.]{1,128}$/;
+
+export const isRelayableEventName = (name: string): boolean => RELAYABLE_EVENT_NAME.test(name);
+
+/**
  * `data:` lines for the text. A line break inside one `data:` line would end it early (and a
  * blank line would end the event), so multi-line text becomes one `data:` line per line, which
  * a client joins back with "\n" (the SSE rule). JSON.stringify never writes a line break, and

@@ -1,5 +1,7 @@
 import { ApiError, clipEcho, InvalidRequestError, UnknownParameterError, UnsupportedMediaTypeError } from "../core/errors.js";
 import { rangeError } from "./range-errors.js";
+import { IMPLEMENTED_OPERATIONS } from "../core/operations.js";
+import { validationSpec } from "../spec/extended-spec.js";
 
 /** One issue as express-openapi-validator reports it (an ajv error with a request path). */
 export interface ValidatorIssue {
@@ -64,6 +66,90 @@ interface Located {
   parts: (string | number)[];
 }
 
+const isRequired = (i: ValidatorIssue) => i.errorCode?.startsWith("required") === true;
+const under = (parts: readonly (string | number)[], prefix: readonly (string | number)[]) => prefix.every((p, i) => parts[i] === p);
+
+/**
+ * Whether a branch of the union took the value at `parts` and failed later, on a sibling field (a
+ * type or value error there, not a missing field, which a branch reports before it looks at any
+ * value): then another branch's `enum` error on this value is noise (`role: "user"` refused by the
+ * assistant-only branch, when the message's real mistake is its content).
+ */
+function passedBySomeBranch(parts: readonly (string | number)[], located: readonly Located[]): boolean {
+  const parent = parts.slice(0, -1);
+  return located.some(
+    (l) =>
+      !isRequired(l.issue) &&
+      !l.issue.errorCode?.startsWith("enum") &&
+      l.parts.length > parent.length &&
+      under(l.parts, parent) &&
+      l.parts[parent.length] !== parts.at(-1),
+  );
+}
+
+let requiredByType: Map<string, readonly string[]> | undefined;
+
+/**
+ * The fields an object with this `type` requires: the first object schema of the validation subset
+ * declaring that value (Responses items, content parts, tools). Built once, on the first failed union.
+ */
+function requiredForType(type: string): readonly string[] | undefined {
+  if (requiredByType === undefined) {
+    requiredByType = new Map();
+    const schemas = validationSpec(IMPLEMENTED_OPERATIONS, false).components?.schemas ?? {};
+    for (const schema of Object.values<Record<string, any>>(schemas)) {
+      const prop = schema?.properties?.type;
+      const values: unknown[] =
+        prop?.enum ?? (prop?.const !== undefined ? [prop.const] : (prop?.anyOf ?? []).flatMap((b: { enum?: unknown[] }) => b?.enum ?? []));
+      if (!Array.isArray(schema.required)) continue;
+      for (const v of values) if (typeof v === "string" && !requiredByType.has(v)) requiredByType.set(v, schema.required);
+    }
+  }
+  return requiredByType.get(type);
+}
+
+/**
+ * A union of objects told apart by `type` (Responses input items, content parts) reports every
+ * branch's first error, most of them "missing field" of branches the client never meant. The
+ * branch meant is the one its `type` names: its first missing field is the mistake. A `type` no
+ * schema declares is the mistake itself (`unknown`), said without the partial list of values the
+ * branches that got as far as `type` allow.
+ */
+type TypedUnion = { located: Located; unknown?: true } | { noise: (l: Located) => boolean };
+
+function typedUnionIssue(issues: readonly ValidatorIssue[], located: readonly Located[], body: unknown): TypedUnion | undefined {
+  for (const union of issues.filter(isCombinator)) {
+    const parts = segments(union.path);
+    const sent = valueAt(body, parts);
+    if (sent === null || typeof sent !== "object" || Array.isArray(sent)) continue;
+    const type = (sent as Record<string, unknown>).type;
+    if (typeof type !== "string") continue;
+    const required = requiredForType(type);
+    if (required === undefined) {
+      const partial = located.some((l) => isRequired(l.issue) && l.parts.length === parts.length + 1 && under(l.parts, parts));
+      if (partial) return { located: { issue: { path: `${union.path}/type`, errorCode: "enum" }, parts: [...parts, "type"] }, unknown: true };
+      continue;
+    }
+    const missing = required.find((field) => !Object.hasOwn(sent, field));
+    if (missing !== undefined)
+      return {
+        located: {
+          issue: { path: `${union.path}/${missing}`, message: `must have required property '${missing}'`, errorCode: "required" },
+          parts: [...parts, missing],
+        },
+      };
+    // The branch meant has all its fields: the other branches' missing fields and `type` refusals are noise.
+    const depth = parts.length + 1;
+    return {
+      noise: (l) =>
+        l.parts.length === depth &&
+        under(l.parts, parts) &&
+        (isRequired(l.issue) || (l.parts[depth - 1] === "type" && !!l.issue.errorCode?.startsWith("enum"))),
+    };
+  }
+  return undefined;
+}
+
 /**
  * One failing oneOf reports every branch's first error. An `enum` error on the value the client
  * actually sent to another branch's discriminator is noise; an `enum` error whose allowed values
@@ -82,7 +168,8 @@ function pickIssue(issues: ValidatorIssue[], body: unknown): { located: Located;
     }
   }
   for (const { first, allowed } of enumsByPath.values()) {
-    if (!allowed.includes(String(valueAt(body, first.parts)))) return { located: first, allowed: [...new Set(allowed)] };
+    if (!allowed.includes(String(valueAt(body, first.parts))) && !passedBySomeBranch(first.parts, located))
+      return { located: first, allowed: [...new Set(allowed)] };
   }
   const relevant = located.filter((l) => !(l.issue.errorCode?.startsWith("enum") && enumsByPath.has(l.issue.path ?? "")));
   const pool = relevant.length > 0 ? relevant : located;
@@ -94,7 +181,21 @@ export function translateValidatorError(err: ValidatorHttpError, body: unknown):
   const issues = err.errors ?? [];
   // The validator's own messages can quote a header (e.g. the content type): cut like an echo.
   if (issues.length === 0) return new InvalidRequestError(clipEcho(err.message ?? "Invalid request", 256));
-  const { located, allowed } = pickIssue(issues, body);
+  const typed = typedUnionIssue(
+    issues,
+    issues.filter((i) => !isCombinator(i)).map((issue) => ({ issue, parts: segments(issue.path) })),
+    body,
+  );
+  if (typed && "located" in typed && typed.unknown) {
+    const param = paramName(typed.located.parts);
+    return new InvalidRequestError(
+      `Invalid value for '${param}': ${quote(valueAt(body, typed.located.parts))} is not a type this field takes.`,
+      param,
+      "invalid_value",
+    );
+  }
+  const kept = typed && "noise" in typed ? issues.filter((i) => isCombinator(i) || !typed.noise({ issue: i, parts: segments(i.path) })) : issues;
+  const { located, allowed }: { located: Located; allowed?: string[] } = typed && "located" in typed ? typed : pickIssue(kept.length > 0 ? kept : issues, body);
   const { issue } = located;
   const raw = issue.message ?? "is invalid";
   const missing = /required property '([^']+)'/.exec(raw)?.[1];

@@ -28,3 +28,15 @@ export interface ResponseStore {
   delete(id: string): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/**
+ * Ids reach `get`/`delete` from clients (`GET /v1/responses/{id}`, `previous_response_id`): one
+ * longer than this, or not shaped like the ids this server makes, is simply unknown, never looked up.
+ */
+export const RESPONSE_ID_MAX_CHARS = 128;
+const RESPONSE_ID_SHAPE = /^resp_[A-Za-z0-9_-]+$/;
+
+/** Whether `id` could name a stored response (`resp_` then letters, digits, `_`, `-`; at most 128 characters). */
+export function isResponseId(id: unknown): id is string {
+  return typeof id === "string" && id.length <= RESPONSE_ID_MAX_CHARS && RESPONSE_ID_SHAPE.test(id);
+}

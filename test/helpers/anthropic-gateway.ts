@@ -10,7 +10,7 @@ import { ConfigStore } from "../../src/config/store.js";
 import { createLogger } from "../../src/core/logger.js";
 import { startServer } from "../../src/http/server.js";
 import { extendedSpec } from "../../src/spec/extended-spec.js";
-import { writeConfigDir } from "./server.js";
+import { testServices, writeConfigDir } from "./server.js";
 
 export interface AnthropicModel {
   provider: string;
@@ -37,7 +37,8 @@ export function anthropicConfigDir(providers: Record<string, unknown>[], models:
 export async function startAnthropicGateway(providers: Record<string, unknown>[], models: Record<string, AnthropicModel>): Promise<AnthropicGateway> {
   const log = createLogger(process.env.LOG_LEVEL ?? "silent");
   const config = ConfigStore.open(anthropicConfigDir(providers, models), log);
-  const running = await startServer({ log, services: { startedAt: Date.now(), version: "test", config }, host: "127.0.0.1", port: 0 });
+  const services = testServices(config);
+  const running = await startServer({ log, services, host: "127.0.0.1", port: 0 });
   const client = new OpenAI({ baseURL: `${running.url}/v1`, apiKey: "sk-client", maxRetries: 0, timeout: 30_000 });
   return {
     url: running.url,
@@ -46,6 +47,7 @@ export async function startAnthropicGateway(providers: Record<string, unknown>[]
     close: async () => {
       config.close();
       await running.close();
+      await services.responses.close();
       config.current().retire();
     },
   };

@@ -8,7 +8,7 @@ import { pino } from "pino";
 import { ConfigStore } from "../../src/config/store.js";
 import { createLogger } from "../../src/core/logger.js";
 import { startServer } from "../../src/http/server.js";
-import { writeConfigDir } from "./server.js";
+import { testServices, writeConfigDir } from "./server.js";
 
 export interface ModelSpec {
   provider: string;
@@ -49,7 +49,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ? pino({ level: "info", base: undefined }, { write: (line: string) => void logs.push(line) })
     : createLogger(process.env.LOG_LEVEL ?? "silent");
   const config = ConfigStore.open(gatewayConfigDir(options), log);
-  const running = await startServer({ log, services: { startedAt: Date.now(), version: "test", config }, host: "127.0.0.1", port: 0 });
+  const services = testServices(config);
+  const running = await startServer({ log, services, host: "127.0.0.1", port: 0 });
   const client = new OpenAI({ baseURL: `${running.url}/v1`, apiKey: "sk-client", maxRetries: 0, timeout: 30_000 });
   return {
     url: running.url,
@@ -58,6 +59,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     close: async () => {
       config.close();
       await running.close();
+      await services.responses.close();
       // Releases the upstream connection pools the snapshot's backends hold.
       config.current().retire();
     },

@@ -55,8 +55,8 @@ export async function generateChoice(slot: Slot, plan: ChatPlan, choice: number,
   // the count is the sequence's output meter: it meters each generated token, text or call.
   const meter = slot.sequence.tokenMeter;
   const outputBefore = meter.usedOutputTokens;
-  /** Per call: its id (the same in the chunks and the answer) and the compactor of its streamed arguments. */
-  const calls = new Map<number, { id: string; args: JsonCompactor }>();
+  /** Per call: its id (the same in the chunks and the answer), the compactor of its streamed arguments and what it let out. */
+  const calls = new Map<number, { id: string; name: string; args: JsonCompactor; text: string }>();
   const base = await generationOptions(plan.sampling, slot.sequence.model, {
     choice,
     maxTokens: plan.maxTokens,
@@ -68,12 +68,15 @@ export async function generateChoice(slot: Slot, plan: ChatPlan, choice: number,
   const onFunctionCallParamsChunk = (chunk: { callIndex: number; functionName: string; paramsChunk: string }) => {
     let call = calls.get(chunk.callIndex);
     if (!call) {
-      call = { id: newId("call_"), args: new JsonCompactor() };
+      call = { id: newId("call_"), name: chunk.functionName, args: new JsonCompactor(), text: "" };
       calls.set(chunk.callIndex, call);
       events.onToolCallStart?.(chunk.callIndex, { id: call.id, type: "function", function: { name: chunk.functionName, arguments: "" } });
     }
     const fragment = call.args.push(chunk.paramsChunk);
-    if (fragment) events.onToolCallArguments?.(chunk.callIndex, fragment);
+    if (fragment) {
+      call.text += fragment;
+      events.onToolCallArguments?.(chunk.callIndex, fragment);
+    }
   };
   // node-llama-cpp takes a grammar or functions, never both (the plan has refused the mix).
   const res = plan.functions
@@ -87,15 +90,22 @@ export async function generateChoice(slot: Slot, plan: ChatPlan, choice: number,
         }),
       )
     : await slot.chat.generateResponse(plan.history, Object.assign(base, { grammar: plan.sampling.grammar }));
-  const toolCalls = (res.functionCalls ?? []).map((fc, i) => ({
+  const complete: ToolCall[] = (res.functionCalls ?? []).map((fc, i) => ({
     id: calls.get(i)?.id ?? newId("call_"),
     type: "function" as const,
     // The parsed params, not the streamed text: a character split across tokens can reach a
     // fragment as U+FFFD, while the whole text was decoded at once.
     function: { name: fc.functionName, arguments: JSON.stringify(fc.params ?? {}) },
   }));
-  // A call cut short by max_tokens is dropped; the complete calls before it still make a tool_calls answer.
-  const finish = toolCalls.length > 0 ? "tool_calls" : finishOf(res, signal);
+  // A call cut short by max_tokens is kept with the arguments it had (a stream has already sent
+  // them), and the answer finishes with "length", as OpenAI's do: a "tool_calls" finish would tell
+  // the client that arguments which are not JSON are a call to make.
+  const cut: ToolCall[] = [...calls.entries()]
+    .filter(([index]) => index >= complete.length)
+    .map(([, c]) => ({ id: c.id, type: "function" as const, function: { name: c.name, arguments: c.text } }));
+  const reason = finishOf(res, signal);
+  const toolCalls = [...complete, ...cut];
+  const finish = cut.length > 0 ? "length" : complete.length > 0 ? "tool_calls" : reason;
   // Text cut by max_tokens or a stop sequence is served as it is, like any cut answer.
   if (plan.schemaCheck && GRAMMAR_DONE.has(res.metadata.stopReason)) checkSchema(plan.schemaCheck, res.response);
   const completionTokens = Math.min(meter.usedOutputTokens - outputBefore, plan.maxTokens);

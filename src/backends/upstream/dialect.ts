@@ -16,11 +16,12 @@ import type { Redact, UpstreamErrorInfo } from "./upstream-errors.js";
 export type Json = Record<string, unknown>;
 
 /**
- * Calls a dialect makes in a protocol of its own rather than the internal (OpenAI) one: the
+ * Calls a dialect makes in a protocol of its own rather than the internal (OpenAI chat) one: the
  * BackendInstance's native `messages` and `countMessageTokens` (Anthropic's Messages API, relayed
- * as it is). Kept here, not in core/operations.ts: they are not endpoints of their own.
+ * as it is) and `responses` (OpenAI's Responses API, relayed as it is). Kept here, not in
+ * core/operations.ts: they are not endpoints of their own.
  */
-export type NativeMethod = "messages" | "countMessageTokens";
+export type NativeMethod = "messages" | "countMessageTokens" | "responses";
 /** Every kind of call an upstream client makes. */
 export type UpstreamMethod = BackendMethod | NativeMethod;
 
@@ -92,6 +93,11 @@ export interface Dialect {
   readonly paths: Readonly<Partial<Record<BackendMethod, string>>>;
   /** The native methods served (BackendInstance.messages, countMessageTokens), each by its path. */
   readonly nativePaths?: Readonly<Partial<Record<NativeMethod, string>>>;
+  /**
+   * Native methods a provider's own settings turn on (openai-compatible `responses: native`), each
+   * by its path; added to `nativePaths`. Absent, or a method left out: the backend lacks it.
+   */
+  nativePathsOf?(provider: Provider): Readonly<Partial<Record<NativeMethod, string>>>;
   /** The URL used when a provider lists no `endpoints` (a public API with one well-known address). */
   readonly defaultEndpoint?: { readonly url: string; readonly api_key_env?: string };
   /** providers.yaml keys this dialect adds to the shared ones (JSON Schemas by key). */

@@ -19,7 +19,8 @@ function createUpstream(dialect: Dialect, ctx: CreateContext): BackendInstance {
   const codec = dialect.codec(provider, ctx);
   const { set, release } = acquireUrlSet(provider, options);
   const upstreamModel = String(ctx.settings.upstream_model);
-  const paths = { ...dialect.paths, ...dialect.nativePaths };
+  const native = { ...dialect.nativePaths, ...dialect.nativePathsOf?.(provider) };
+  const paths = { ...dialect.paths, ...native };
   const client = new UpstreamClient({ provider, options, codec, paths, upstreamModel, urls: set, log: ctx.log });
   const instance: BackendInstance = { passesExtraFields: codec.passesExtraFields, release };
   // The decoded answers are the internal (OpenAI) shapes: typed loosely here, checked by tests.
@@ -27,8 +28,9 @@ function createUpstream(dialect: Dialect, ctx: CreateContext): BackendInstance {
   if (dialect.paths.completion) instance.completion = (req, call) => client.generate("completion", req, call) as Promise<never>;
   if (dialect.paths.embeddings) instance.embeddings = (req, call) => client.json("embeddings", req, call) as Promise<never>;
   // Native calls: the request and answer stay in the upstream's own protocol (see Dialect.nativePaths).
-  if (dialect.nativePaths?.messages) instance.messages = (req, call) => client.generate("messages", req, call) as Promise<never>;
-  if (dialect.nativePaths?.countMessageTokens) instance.countMessageTokens = (req, call) => client.json("countMessageTokens", req, call) as Promise<never>;
+  if (native.messages) instance.messages = (req, call) => client.generate("messages", req, call) as Promise<never>;
+  if (native.countMessageTokens) instance.countMessageTokens = (req, call) => client.json("countMessageTokens", req, call) as Promise<never>;
+  if (native.responses) instance.responses = (req, call) => client.generate("responses", req, call) as Promise<never>;
   return instance;
 }
 

@@ -1,16 +1,14 @@
-/** OpenAI's Responses API: `/v1/responses` and its stored responses. (Being built: issue 14.) */
+/** OpenAI's Responses API: `/v1/responses` and its stored responses, with OpenAI's errors and no end-of-stream frame. */
 import type { Surface } from "../types.js";
-import type { Handler } from "../../handlers/types.js";
-import { NotImplementedError } from "../../core/errors.js";
-import { openAiErrorFrames, openAiErrorResponse } from "../openai/errors.js";
-
-const pending: Handler = async (call) => {
-  throw new NotImplementedError(call.operationId);
-};
+import { createResponse } from "./createResponse.js";
+import { getResponse } from "./getResponse.js";
+import { deleteResponse } from "./deleteResponse.js";
+import { listInputItems } from "./listInputItems.js";
+import { responsesErrorFrames, responsesErrorResponse } from "./errors.js";
 
 export const responsesSurface: Surface = {
   name: "responses",
-  handlers: { createResponse: pending, getResponse: pending, deleteResponse: pending, listInputItems: pending },
-  errorResponse: openAiErrorResponse,
-  errorFrames: openAiErrorFrames,
+  handlers: { createResponse, getResponse, deleteResponse, listInputItems },
+  errorResponse: responsesErrorResponse,
+  errorFrames: responsesErrorFrames,
 };

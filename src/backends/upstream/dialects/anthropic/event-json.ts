@@ -2,6 +2,7 @@
 import type { EventSourceMessage } from "eventsource-parser";
 import { jsonNestsDeeperThan } from "../../../../core/json-depth.js";
 import { UpstreamError } from "../../../../core/errors.js";
+import { isRelayableEventName } from "../../../../core/sse-frame.js";
 import type { DecodeContext } from "../../dialect.js";
 import { MAX_UPSTREAM_JSON_DEPTH, tooDeep } from "../../response-limits.js";
 import { streamPayloadError } from "../../upstream-errors.js";
@@ -29,5 +30,14 @@ export function eventJson(event: EventSourceMessage, ctx: DecodeContext): Json {
   return o;
 }
 
-/** The event's type: Anthropic names each event and repeats the name as the data's `type`. */
-export const eventType = (event: EventSourceMessage, data: Json): string => (typeof data.type === "string" ? data.type : (event.event ?? "message"));
+/**
+ * The event's type: Anthropic names each event and repeats the name as the data's `type`. It
+ * becomes the client's `event:` line, so a type that is not a plain name is the upstream's fault
+ * (a 502), not a line break thrown by the SSE writer mid-stream.
+ */
+export function eventType(event: EventSourceMessage, data: Json, ctx: DecodeContext): string {
+  const type = typeof data.type === "string" ? data.type : (event.event ?? "message");
+  if (!isRelayableEventName(type))
+    throw new UpstreamError(502, `${ctx.providerId}: the upstream sent an event whose type is not a name`, "upstream_protocol_error");
+  return type;
+}

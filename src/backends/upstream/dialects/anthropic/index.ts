@@ -55,7 +55,7 @@ export const anthropic: Dialect = {
   checkUrl,
   // providers.yaml keys of the OpenAI dialects would be accepted by the shared schema and mean nothing here.
   checkProvider: (provider, problem) => {
-    for (const key of ["profile", "extra_fields"]) {
+    for (const key of ["profile", "extra_fields", "responses"]) {
       if (provider[key] !== undefined)
         problem(`provider '${provider.id}' sets ${key}, which anthropic providers do not take (it is for openai-compatible ones)`);
     }

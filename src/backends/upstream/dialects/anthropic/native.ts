@@ -44,7 +44,7 @@ export class NativeStreamDecoder implements StreamDecoder {
     for (let i = 0; i < events.length; i++) {
       const event = events[i];
       const data = eventJson(event, this.ctx);
-      const type = eventType(event, data);
+      const type = eventType(event, data, this.ctx);
       out.push(this.frame(type, event.data, data));
       if (type === "message_delta") this.complete = true;
       if (type === "message_stop") {

@@ -45,7 +45,7 @@ export class AnthropicChatStreamDecoder implements StreamDecoder {
     for (let i = 0; i < events.length; i++) {
       const event = events[i];
       const data = eventJson(event, this.ctx);
-      const type = eventType(event, data);
+      const type = eventType(event, data, this.ctx);
       if (type === "message_stop") {
         this.ended = true;
         return i + 1;

@@ -18,6 +18,9 @@ export const huggingFaceTgi: Dialect = {
     if (provider.extra_fields !== undefined) {
       problem(`provider '${provider.id}' sets extra_fields, but huggingface-tgi providers always reject unknown fields (TGI's Messages API would ignore them)`);
     }
+    if (provider.responses !== undefined) {
+      problem(`provider '${provider.id}' sets responses, but TGI has no Responses API: huggingface-tgi providers always serve /v1/responses through chat`);
+    }
   },
   // TGI's Messages API would drop unknown fields silently: always a 400.
   codec: (provider) => openAiCodec({ kind: "huggingface-tgi", providerId: provider.id, profile: "tgi", extraFields: "reject" }),
