@@ -94,7 +94,13 @@ describe("messages.create on the demo model", () => {
   });
 
   it("tool_choice any forces a tool call", async () => {
-    const msg = await client.messages.create({ model: "demo", max_tokens: 80, messages: user("look"), tools: [weather], tool_choice: { type: "any" } });
+    const msg = await client.messages.create({
+      model: "demo",
+      max_tokens: 80,
+      messages: user("look"),
+      tools: [weather],
+      tool_choice: { type: "any", disable_parallel_tool_use: true },
+    });
     expect(msg.stop_reason).toBe("tool_use");
     expect(msg.content.some((b) => b.type === "tool_use")).toBe(true);
   });
@@ -132,7 +138,13 @@ describe("messages.stream on the demo model", () => {
   });
 
   it("streams a tool call as input_json_delta fragments that finalMessage() parses", async () => {
-    const stream = client.messages.stream({ model: "demo", max_tokens: 80, messages: user("look"), tools: [weather], tool_choice: { type: "any" } });
+    const stream = client.messages.stream({
+      model: "demo",
+      max_tokens: 80,
+      messages: user("look"),
+      tools: [weather],
+      tool_choice: { type: "any", disable_parallel_tool_use: true },
+    });
     const deltas: string[] = [];
     stream.on("streamEvent", (e) => {
       expectAnthropicValid("AnthropicStreamEvent", e);

@@ -35,13 +35,32 @@ describe("mergeRequest precedence: overrides > client > defaults", () => {
     expect(merged).toEqual({ "x-localai-extensions": { top_k: 0, min_p: 0.05, repeat_penalty: 1.1 }, stop: ["c"] });
   });
 
-  it("returns a deeply frozen object and leaves its inputs alone", () => {
+  it("under the tests, freezes the whole request (a backend writing into it fails the suite) and leaves its inputs alone", () => {
+    expect(process.env.NODE_ENV).toBe("test");
     const defaults = { "x-localai-extensions": { top_k: 40 } };
     const merged = mergeRequest({ defaults, client: { messages: [{ role: "user", content: "hi" }] } }) as any;
     expect(Object.isFrozen(merged)).toBe(true);
     expect(Object.isFrozen(merged["x-localai-extensions"])).toBe(true);
     expect(Object.isFrozen(merged.messages[0])).toBe(true);
     expect(defaults).toEqual({ "x-localai-extensions": { top_k: 40 } });
+  });
+
+  it("in a server, freezes what the merge created and passes the client's own objects uncopied", () => {
+    const defaults = Object.freeze({ "x-localai-extensions": Object.freeze({ top_k: 40 }), stop: Object.freeze(["a"]) });
+    const client = { messages: [{ role: "user", content: "hi" }], "x-localai-extensions": { min_p: 0.1 } };
+    const merged = mergeRequest({ defaults, client }, false) as any;
+    expect(merged).toEqual({ "x-localai-extensions": { top_k: 40, min_p: 0.1 }, stop: ["a"], messages: [{ role: "user", content: "hi" }] });
+    // Created by the merge: the request itself and the extensions merged from two layers.
+    expect(Object.isFrozen(merged)).toBe(true);
+    expect(Object.isFrozen(merged["x-localai-extensions"])).toBe(true);
+    expect(() => {
+      merged.model = "other";
+    }).toThrow(TypeError);
+    // The registration's, frozen since the config loaded, and the client's, this request's own parse.
+    expect(merged.stop).toBe(defaults.stop);
+    expect(merged.messages).toBe(client.messages);
+    expect(Object.isFrozen(client.messages[0])).toBe(false);
+    expect(client).toEqual({ messages: [{ role: "user", content: "hi" }], "x-localai-extensions": { min_p: 0.1 } });
   });
 });
 

@@ -130,9 +130,11 @@ function readBody(req: IncomingMessage, { limits, budget }: BodyReading): Promis
     const aborted = () => {
       if (!settled) settle(new InvalidRequestError("The request body was not received completely", null, "request_aborted"));
     };
+    // `on`, not `once`, for the events that come once anyway: `once` wraps each listener in a bound
+    // function, per request (settle and aborted are idempotent).
     req.on("data", onData);
-    req.once("end", () => settle());
+    req.on("end", () => settle());
     req.on("error", aborted);
-    req.once("close", aborted);
+    req.on("close", aborted);
   });
 }
