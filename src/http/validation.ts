@@ -8,6 +8,7 @@
 import type { RequestHandler } from "express";
 import { validationSpec, type SpecDocument } from "../spec/extended-spec.js";
 import { runChain } from "./express-dispatch.js";
+import { releaseStartupHeap } from "./young-generation.js";
 
 export interface RequestValidator {
   /** eov's middlewares once created (undefined before): lets a caller skip an await per request. */
@@ -43,7 +44,7 @@ export function createRequestValidator(operationIds: ReadonlySet<string>): Reque
 
 async function createMiddlewares(spec: SpecDocument): Promise<readonly RequestHandler[]> {
   const OpenApiValidator = await import("express-openapi-validator");
-  return OpenApiValidator.middleware({
+  const middlewares = OpenApiValidator.middleware({
     apiSpec: spec as never,
     validateApiSpec: false,
     validateRequests: { allowUnknownQueryParameters: true, allErrors: false },
@@ -55,6 +56,19 @@ async function createMiddlewares(spec: SpecDocument): Promise<readonly RequestHa
     // the start-up path now) but doubled its cost per request (8.5 -> 18.5 µs, bench/validation.mjs).
     $refParser: { mode: "bundle" },
   }) as RequestHandler[];
+  // eov's first middleware calls next once it has processed the spec: the end of the start-up
+  // burst (young-generation.ts), whatever the request's fate in the validators after it.
+  const [first, ...rest] = middlewares;
+  let burstOver = false;
+  const afterSpec: RequestHandler = (req, res, next) => {
+    if (burstOver) return first(req, res, next);
+    return first(req, res, (err?: unknown) => {
+      burstOver = true;
+      releaseStartupHeap();
+      next(err);
+    });
+  };
+  return [afterSpec, ...rest];
 }
 
 /** One express middleware that runs eov's chain, creating it first if this is the first request. */
