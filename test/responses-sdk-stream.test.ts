@@ -6,28 +6,13 @@
  * Every event is checked against the spec by test/setup-response-validation.ts.
  */
 import OpenAI from "openai";
-import type { TestServer } from "./helpers/server.js";
-import { startFakeChatUpstream } from "./helpers/fake-chat-upstream.js";
-import type { FakeUpstream } from "./helpers/upstream-server.js";
-import { BACKENDS, expectResponseEvents, outputText, responsesConfigDir, startResponsesServer, weatherTool } from "./helpers/fake-chat-upstream-gateway.js";
+import { BACKENDS, responsesGatewayForFile, expectResponseEvents, outputText, weatherTool } from "./helpers/fake-chat-upstream-gateway.js";
 
-let upstream: FakeUpstream;
-let server: TestServer;
-let client: OpenAI;
-
-beforeAll(async () => {
-  upstream = await startFakeChatUpstream();
-  server = await startResponsesServer(await responsesConfigDir(upstream.url));
-  client = server.client;
-});
-afterAll(async () => {
-  await server.close();
-  await upstream.close();
-});
+const gw = responsesGatewayForFile();
 
 describe.each(BACKENDS)("responses.stream on %s", (model) => {
   const collect = async (params: OpenAI.Responses.ResponseCreateParamsStreaming) => {
-    const stream = client.responses.stream(params);
+    const stream = gw.client.responses.stream(params);
     const events: OpenAI.Responses.ResponseStreamEvent[] = [];
     for await (const e of stream) events.push(e);
     return { events, final: await stream.finalResponse() };
@@ -45,7 +30,7 @@ describe.each(BACKENDS)("responses.stream on %s", (model) => {
       expect.arrayContaining(["response.output_item.added", "response.content_part.added", "response.output_text.delta", "response.output_text.done"]),
     );
     if (model === "up") expect(final.output_text).toBe("reply to Tell me a story");
-    expect((await client.responses.retrieve(final.id)).output).toEqual(last.output);
+    expect((await gw.client.responses.retrieve(final.id)).output).toEqual(last.output);
   });
 
   it("ends with response.incomplete when max_output_tokens cuts the answer", async () => {
@@ -82,7 +67,7 @@ describe.each(BACKENDS)("responses.stream on %s", (model) => {
     const input = model === "up" ? "Weather in Paris and in Rome?" : "Weather?";
     const { events, final } = await collect({ model, input, tools: [weatherTool], tool_choice: "required", max_output_tokens: 120, stream: true });
     expectResponseEvents(events);
-    const calls = final.output.filter((i): i is OpenAI.Responses.ResponseFunctionToolCall => i.type === "function_call");
+    const calls = final.output.filter((i) => i.type === "function_call") as OpenAI.Responses.ResponseFunctionToolCall[];
     expect(calls.length).toBeGreaterThan(0);
     for (const c of calls) if (c.status === "completed") expect(() => JSON.parse(c.arguments)).not.toThrow();
   });
@@ -101,7 +86,7 @@ describe.each(BACKENDS)("a function call cut by max_output_tokens on %s", (model
     model === "up" ? { model, input: "Report", tools: [report] } : { model, input: "Weather?", tools: [weatherTool], tool_choice: "required" as const };
 
   it("answers status incomplete, reason max_output_tokens, no call completed, arguments a string", async () => {
-    const r = await client.responses.create({ ...params, max_output_tokens: 16 });
+    const r = await gw.client.responses.create({ ...params, max_output_tokens: 16 });
     expect(r.status).toBe("incomplete");
     expect(r.incomplete_details).toEqual({ reason: "max_output_tokens" });
     expect(r.usage!.output_tokens).toBe(16);
@@ -114,7 +99,7 @@ describe.each(BACKENDS)("a function call cut by max_output_tokens on %s", (model
 
   it("streams it ending with response.incomplete", async () => {
     const events: OpenAI.Responses.ResponseStreamEvent[] = [];
-    for await (const e of await client.responses.create({ ...params, max_output_tokens: 16, stream: true })) events.push(e);
+    for await (const e of await gw.client.responses.create({ ...params, max_output_tokens: 16, stream: true })) events.push(e);
     expect(events.at(-1)!.type).toBe("response.incomplete");
     const final = expectResponseEvents(events);
     for (const c of final.output) if (c.type === "function_call") expect(typeof c.arguments).toBe("string");

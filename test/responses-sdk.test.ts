@@ -7,26 +7,12 @@
  * Every answer and event is checked against the spec by test/setup-response-validation.ts.
  */
 import OpenAI from "openai";
-import type { TestServer } from "./helpers/server.js";
-import { chatRequests, startFakeChatUpstream, textOf } from "./helpers/fake-chat-upstream.js";
-import type { FakeUpstream } from "./helpers/upstream-server.js";
-import { BACKENDS, outputText, rejection, responsesConfigDir, startResponsesServer, weatherTool, type Backend } from "./helpers/fake-chat-upstream-gateway.js";
+import { chatRequests, textOf } from "./helpers/fake-chat-upstream.js";
+import { BACKENDS, responsesGatewayForFile, outputText, rejection, weatherTool, type Backend } from "./helpers/fake-chat-upstream-gateway.js";
 
-let upstream: FakeUpstream;
-let server: TestServer;
-let client: OpenAI;
+const gw = responsesGatewayForFile();
 
-beforeAll(async () => {
-  upstream = await startFakeChatUpstream();
-  server = await startResponsesServer(await responsesConfigDir(upstream.url));
-  client = server.client;
-});
-afterAll(async () => {
-  await server.close();
-  await upstream.close();
-});
-
-const lastUpstream = () => chatRequests(upstream).at(-1)!.body;
+const lastUpstream = () => chatRequests(gw.upstream).at(-1)!.body;
 const weatherSchema = {
   type: "object",
   properties: { city: { type: "string", maxLength: 10 }, temperature: { type: "number" }, sunny: { type: "boolean" } },
@@ -47,7 +33,7 @@ function expectCompleted(r: OpenAI.Responses.Response, model: Backend): void {
 }
 describe.each(BACKENDS)("responses.create on %s", (model) => {
   it("answers a string input with one assistant message of output_text", async () => {
-    const r = await client.responses.create({ model, input: "Say hello", max_output_tokens: 24 });
+    const r = await gw.client.responses.create({ model, input: "Say hello", max_output_tokens: 24 });
     expect(["completed", "incomplete"]).toContain(r.status);
     if (r.status === "completed") expectCompleted(r, model);
     expect(r.output.every((i) => i.type === "message")).toBe(true);
@@ -76,7 +62,7 @@ describe.each(BACKENDS)("responses.create on %s", (model) => {
         ],
       },
     ];
-    const r = await client.responses.create({ model, input, max_output_tokens: 16 });
+    const r = await gw.client.responses.create({ model, input, max_output_tokens: 16 });
     expect(r.output[0].type).toBe("message");
     if (model === "up") {
       expect(r.output_text).toBe("reply to second part");
@@ -87,8 +73,8 @@ describe.each(BACKENDS)("responses.create on %s", (model) => {
   });
 
   it("puts instructions first, as a system or developer message", async () => {
-    const plain = await client.responses.create({ model, input: "hi", max_output_tokens: 16 });
-    const r = await client.responses.create({ model, input: "hi", instructions: "Answer in one short sentence, politely.", max_output_tokens: 16 });
+    const plain = await gw.client.responses.create({ model, input: "hi", max_output_tokens: 16 });
+    const r = await gw.client.responses.create({ model, input: "hi", instructions: "Answer in one short sentence, politely.", max_output_tokens: 16 });
     expect(r.instructions).toBe("Answer in one short sentence, politely.");
     expect(r.usage!.input_tokens).toBeGreaterThan(plain.usage!.input_tokens);
     if (model === "up") {
@@ -100,7 +86,7 @@ describe.each(BACKENDS)("responses.create on %s", (model) => {
   });
 
   it("text.format json_schema strict: output_text parses and matches the schema", async () => {
-    const r = await client.responses.create({
+    const r = await gw.client.responses.create({
       model,
       input: "Weather in Paris as JSON",
       max_output_tokens: 120,
@@ -122,7 +108,7 @@ describe.each(BACKENDS)("responses.create on %s", (model) => {
     // The upstream decides to call the tool itself; the demo model is made to.
     const tool_choice: OpenAI.Responses.ResponseCreateParams["tool_choice"] = model === "up" ? "auto" : { type: "function", name: "get_weather" };
     const question: OpenAI.Responses.ResponseInputItem = { role: "user", content: "What is the weather in Paris?" };
-    const first = await client.responses.create({
+    const first = await gw.client.responses.create({
       model,
       input: [question],
       tools: [weatherTool],
@@ -138,10 +124,10 @@ describe.each(BACKENDS)("responses.create on %s", (model) => {
     expect(call.call_id).toEqual(expect.any(String));
     expect(typeof JSON.parse(call.arguments).city).toBe("string");
     // The upstream's own call id comes through (the fake names them `call_fake_<request number>`).
-    if (model === "up") expect(call.call_id).toBe(`call_fake_${upstream.requests.length}`);
+    if (model === "up") expect(call.call_id).toBe(`call_fake_${gw.upstream.requests.length}`);
 
     const output = { type: "function_call_output" as const, call_id: call.call_id, output: JSON.stringify({ temperature: 21 }) };
-    const second = await client.responses.create({
+    const second = await gw.client.responses.create({
       model,
       input: [question, ...first.output, output] as OpenAI.Responses.ResponseInput,
       tools: [weatherTool],
@@ -163,8 +149,8 @@ describe.each(BACKENDS)("responses.create on %s", (model) => {
 
 describe.each(BACKENDS)("stored responses on %s", (model) => {
   it("retrieve answers the response as created", async () => {
-    const r = await client.responses.create({ model, input: "hi", max_output_tokens: 16, metadata: { case: "retrieve" } });
-    const got = await client.responses.retrieve(r.id);
+    const r = await gw.client.responses.create({ model, input: "hi", max_output_tokens: 16, metadata: { case: "retrieve" } });
+    const got = await gw.client.responses.retrieve(r.id);
     for (const key of ["id", "object", "created_at", "status", "model", "output", "usage", "metadata"] as const) expect(got[key]).toEqual(r[key]);
     expect(got.metadata).toEqual({ case: "retrieve" });
   });
@@ -174,38 +160,38 @@ describe.each(BACKENDS)("stored responses on %s", (model) => {
       { role: "developer", content: "Be brief." },
       { type: "message", role: "user", content: [{ type: "input_text", text: "hello" }] },
     ];
-    const r = await client.responses.create({ model, input, max_output_tokens: 16 });
-    const asc = await client.responses.inputItems.list(r.id, { order: "asc" });
+    const r = await gw.client.responses.create({ model, input, max_output_tokens: 16 });
+    const asc = await gw.client.responses.inputItems.list(r.id, { order: "asc" });
     expect(asc.data).toHaveLength(2);
     expect(asc.data.map((i) => (i as OpenAI.Responses.ResponseInputMessageItem).role)).toEqual(["developer", "user"]);
     for (const item of asc.data) expect(item).toMatchObject({ type: "message", id: expect.any(String) });
     const userItem = asc.data[1] as OpenAI.Responses.ResponseInputMessageItem;
     expect(userItem.content).toEqual([{ type: "input_text", text: "hello" }]);
-    const desc = await client.responses.inputItems.list(r.id);
+    const desc = await gw.client.responses.inputItems.list(r.id);
     expect(desc.data.map((i) => i.id)).toEqual(asc.data.map((i) => i.id).reverse());
-    const page = await client.responses.inputItems.list(r.id, { order: "asc", limit: 1 });
+    const page = await gw.client.responses.inputItems.list(r.id, { order: "asc", limit: 1 });
     expect(page.data.map((i) => i.id)).toEqual([asc.data[0].id]);
     expect(page.has_more).toBe(true);
     const all = [];
-    for await (const item of client.responses.inputItems.list(r.id, { order: "asc", limit: 1 })) all.push(item.id);
+    for await (const item of gw.client.responses.inputItems.list(r.id, { order: "asc", limit: 1 })) all.push(item.id);
     expect(all).toEqual(asc.data.map((i) => i.id));
   });
 
   it("delete removes it: retrieve, input_items and a second delete answer 404", async () => {
-    const r = await client.responses.create({ model, input: "bye", max_output_tokens: 16 });
-    const res = await fetch(`${server.url}/v1/responses/${r.id}`, { method: "DELETE" });
+    const r = await gw.client.responses.create({ model, input: "bye", max_output_tokens: 16 });
+    const res = await fetch(`${gw.server.url}/v1/responses/${r.id}`, { method: "DELETE" });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ id: r.id, object: "response", deleted: true });
-    const gone = await rejection(client.responses.retrieve(r.id), OpenAI.NotFoundError);
+    const gone = await rejection(gw.client.responses.retrieve(r.id), OpenAI.NotFoundError);
     expect(gone.message).toContain(r.id);
-    await rejection(client.responses.inputItems.list(r.id), OpenAI.NotFoundError);
-    await rejection(client.responses.delete(r.id), OpenAI.NotFoundError);
+    await rejection(gw.client.responses.inputItems.list(r.id), OpenAI.NotFoundError);
+    await rejection(gw.client.responses.delete(r.id), OpenAI.NotFoundError);
   });
 
   it("store: false keeps nothing: retrieve is a 404", async () => {
-    const r = await client.responses.create({ model, input: "secret", max_output_tokens: 16, store: false });
+    const r = await gw.client.responses.create({ model, input: "secret", max_output_tokens: 16, store: false });
     expect(r.id).toMatch(/^resp_/);
-    await rejection(client.responses.retrieve(r.id), OpenAI.NotFoundError);
+    await rejection(gw.client.responses.retrieve(r.id), OpenAI.NotFoundError);
   });
 });
 
@@ -217,7 +203,7 @@ describe("what the server refuses", () => {
     ["image_generation", { type: "image_generation" }],
   ])("a built-in tool (%s) is a 400 naming tools", async (_name, tool) => {
     for (const model of BACKENDS) {
-      const err = await rejection(client.responses.create({ model, input: "hi", tools: [tool as OpenAI.Responses.Tool] }), OpenAI.BadRequestError);
+      const err = await rejection(gw.client.responses.create({ model, input: "hi", tools: [tool as OpenAI.Responses.Tool] }), OpenAI.BadRequestError);
       expect(`${err.param ?? ""} ${err.message}`).toMatch(/tools/);
     }
   });
@@ -227,16 +213,16 @@ describe("what the server refuses", () => {
     ["reasoning", { reasoning: { effort: "high" } }],
   ])("%s is a 400 naming the field", async (field, extra) => {
     const err = await rejection(
-      client.responses.create({ model: "up", input: "hi", ...extra } as OpenAI.Responses.ResponseCreateParamsNonStreaming),
+      gw.client.responses.create({ model: "up", input: "hi", ...extra } as OpenAI.Responses.ResponseCreateParamsNonStreaming),
       OpenAI.BadRequestError,
     );
     expect(`${err.param ?? ""} ${err.message}`).toContain(field);
   });
 
   it("an unknown previous_response_id is a 404 in OpenAI's shape", async () => {
-    const err = await rejection(client.responses.create({ model: "up", input: "hi", previous_response_id: "resp_doesnotexist" }), OpenAI.NotFoundError);
+    const err = await rejection(gw.client.responses.create({ model: "up", input: "hi", previous_response_id: "resp_doesnotexist" }), OpenAI.NotFoundError);
     expect(err.message).toContain("resp_doesnotexist");
     expect((err.error as { type?: string }).type).toBe("invalid_request_error");
-    await rejection(client.responses.retrieve("resp_doesnotexist"), OpenAI.NotFoundError);
+    await rejection(gw.client.responses.retrieve("resp_doesnotexist"), OpenAI.NotFoundError);
   });
 });

@@ -10,7 +10,8 @@ import { demoConfigDir, demoRegistration } from "./demo.js";
 import { DEFAULT_RESPONSES_MAX_BYTES, DEFAULT_RESPONSES_TTL_S, openResponseStore } from "../../src/stores/open-store.js";
 import { REDIS_TIMEOUT_MS } from "../../src/stores/redis-store.js";
 import { freshDataDir, startTestServer, type TestServer } from "./server.js";
-import { UPSTREAM_MODEL } from "./fake-chat-upstream.js";
+import { startFakeChatUpstream, UPSTREAM_MODEL } from "./fake-chat-upstream.js";
+import type { FakeUpstream } from "./upstream-server.js";
 
 export type Backend = "demo" | "up";
 export const BACKENDS: Backend[] = ["demo", "up"];
@@ -135,4 +136,25 @@ export async function rejection<T extends Error>(promise: Promise<unknown>, type
   );
   expect(err).toBeInstanceOf(type);
   return err as T;
+}
+
+/** The fake chat upstream and a server in front of it (`demo` and `up`), started before a file's tests and closed after them. */
+export interface ResponsesGateway {
+  readonly upstream: FakeUpstream;
+  readonly server: TestServer;
+  readonly client: OpenAI;
+}
+
+export function responsesGatewayForFile(): ResponsesGateway {
+  const gw = {} as { upstream: FakeUpstream; server: TestServer; client: OpenAI };
+  beforeAll(async () => {
+    gw.upstream = await startFakeChatUpstream();
+    gw.server = await startResponsesServer(await responsesConfigDir(gw.upstream.url));
+    gw.client = gw.server.client;
+  });
+  afterAll(async () => {
+    await gw.server?.close();
+    await gw.upstream?.close();
+  });
+  return gw;
 }

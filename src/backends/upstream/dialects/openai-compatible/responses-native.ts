@@ -7,12 +7,12 @@
  * parsed once to be checked and relayed as the upstream's text.
  */
 import type { EventSourceMessage } from "eventsource-parser";
-import { jsonNestsDeeperThan } from "../../../../core/json-depth.js";
 import { UpstreamError } from "../../../../core/errors.js";
 import { SerializedJson } from "../../../../core/serialized-json.js";
 import { isRelayableEventName, type SseFrame } from "../../../../core/sse-frame.js";
 import type { DecodeContext, Decoded, Json, StreamDecoder } from "../../dialect.js";
-import { MAX_UPSTREAM_JSON_DEPTH, parseUpstreamObject, tooDeep } from "../../response-limits.js";
+import { parseUpstreamObject } from "../../response-limits.js";
+import { eventObject, type EventErrors } from "../../event-object.js";
 import { streamPayloadError } from "../../upstream-errors.js";
 import { errorInfoFromPayload, isErrorPayload, parseErrorBody } from "./error-body.js";
 
@@ -45,23 +45,12 @@ export function decodeResponsesAnswer(text: string, ctx: DecodeContext): Decoded
   return out;
 }
 
-/** The event's data as a checked object; an `error` event (named, or of type error) throws its error. */
-function eventObject(event: EventSourceMessage, ctx: DecodeContext): Json {
-  const { providerId } = ctx;
-  if (event.event === "error") throw streamPayloadError(providerId, parseErrorBody(event.data, 502, ctx.redact));
-  // Before the parse: a relayed event may be serialized again, and JSON.stringify recurses.
-  if (jsonNestsDeeperThan(event.data, MAX_UPSTREAM_JSON_DEPTH)) throw tooDeep(providerId);
-  let data: unknown;
-  try {
-    data = JSON.parse(event.data);
-  } catch {
-    throw protocolError(providerId, "an event that is not JSON");
-  }
-  if (typeof data !== "object" || data === null || Array.isArray(data)) throw protocolError(providerId, "an event that is not a JSON object");
-  const o = data as Json;
-  if (o.type === "error" || isErrorPayload(o)) throw streamPayloadError(providerId, errorInfoFromPayload(o, ctx.redact));
-  return o;
-}
+/** An event of type `error`, or an `{"error": ...}` payload, is an error. */
+const RESPONSES_EVENT_ERRORS: EventErrors = {
+  parseErrorBody,
+  isErrorPayload: (o) => o.type === "error" || isErrorPayload(o),
+  errorInfo: errorInfoFromPayload,
+};
 
 export class ResponsesStreamDecoder implements StreamDecoder {
   ended = false;
@@ -77,7 +66,7 @@ export class ResponsesStreamDecoder implements StreamDecoder {
         this.ended = true;
         return i + 1;
       }
-      const data = eventObject(event, this.ctx);
+      const data = eventObject(event, this.ctx, RESPONSES_EVENT_ERRORS);
       const type = typeof data.type === "string" ? data.type : event.event;
       if (type === undefined || !isRelayableEventName(type)) throw protocolError(this.ctx.providerId, "an event without a valid type");
       out.push(this.frame(type, event.data, data));

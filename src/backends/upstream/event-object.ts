@@ -1,0 +1,39 @@
+/**
+ * One upstream stream event's data, parsed and checked, for the dialects that relay named events
+ * (Anthropic's Messages API, OpenAI's Responses API): a JSON object, or an ApiError when the event
+ * carries an error (`event: error`, or a payload the dialect reads as one).
+ */
+import type { EventSourceMessage } from "eventsource-parser";
+import { jsonNestsDeeperThan } from "../../core/json-depth.js";
+import { UpstreamError } from "../../core/errors.js";
+import type { DecodeContext, Json } from "./dialect.js";
+import { MAX_UPSTREAM_JSON_DEPTH, tooDeep } from "./response-limits.js";
+import { streamPayloadError, type Redact, type UpstreamErrorInfo } from "./upstream-errors.js";
+
+/** How a dialect reads the errors in its event stream. */
+export interface EventErrors {
+  /** The data of an `event: error`. */
+  parseErrorBody(text: string, status: number, redact: Redact): UpstreamErrorInfo;
+  /** Whether an event's object is an error payload. */
+  isErrorPayload(o: Json): boolean;
+  errorInfo(o: Json, redact: Redact): UpstreamErrorInfo;
+}
+
+export function eventObject(event: EventSourceMessage, ctx: DecodeContext, errors: EventErrors): Json {
+  const { providerId } = ctx;
+  if (event.event === "error") throw streamPayloadError(providerId, errors.parseErrorBody(event.data, 502, ctx.redact));
+  // Before the parse: a relayed event may be serialized again, and JSON.stringify recurses.
+  if (jsonNestsDeeperThan(event.data, MAX_UPSTREAM_JSON_DEPTH)) throw tooDeep(providerId);
+  let data: unknown;
+  try {
+    data = JSON.parse(event.data);
+  } catch {
+    throw new UpstreamError(502, `${providerId}: the upstream sent an event that is not JSON`, "upstream_protocol_error");
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    throw new UpstreamError(502, `${providerId}: the upstream sent an event that is not a JSON object`, "upstream_protocol_error");
+  }
+  const o = data as Json;
+  if (errors.isErrorPayload(o)) throw streamPayloadError(providerId, errors.errorInfo(o, ctx.redact));
+  return o;
+}
