@@ -66,6 +66,33 @@ export class ModelNotFoundError extends NotFoundError {
   }
 }
 
+/**
+ * A missing, unknown or expired API key: OpenAI's 401 `invalid_api_key` (Anthropic's surface says
+ * `authentication_error`, Sourcegraph's the plain message). Never quotes the key presented.
+ */
+export class InvalidApiKeyError extends ApiError {
+  constructor(message: string) {
+    super(401, "invalid_request_error", message, null, "invalid_api_key", { "WWW-Authenticate": "Bearer" });
+  }
+}
+
+/**
+ * A model the caller's key may not use, or one that does not exist: the two answer alike, so a
+ * restricted key learns nothing of the models outside its allow-list (LiteLLM's "key not allowed to access model").
+ */
+export class ModelNotAllowedError extends ApiError {
+  constructor(model: string, keyName: string) {
+    super(403, "permission_error", `The API key '${clipEcho(keyName)}' is not allowed to use the model '${clipEcho(model)}'`, "model", "model_not_allowed");
+  }
+}
+
+/** A key without the admin role asked for an admin-only path (GET /metrics when keys.yaml lists keys). */
+export class AdminRequiredError extends ApiError {
+  constructor(what: string) {
+    super(403, "permission_error", `${what} needs an API key with role admin`, null, "admin_required");
+  }
+}
+
 export class PayloadTooLargeError extends ApiError {
   constructor(limitBytes: number) {
     super(413, "invalid_request_error", `Request body is larger than the ${limitBytes}-byte limit`, null, "request_too_large");
@@ -91,8 +118,15 @@ export class NotImplementedError extends ApiError {
 }
 
 export class RateLimitError extends ApiError {
-  constructor(message: string, retryAfterSeconds: number) {
-    super(429, "rate_limit_error", message, null, "rate_limit_exceeded", { "Retry-After": String(retryAfterSeconds) });
+  /** `type`, `code` and `headers` for a key's limits (src/limits/): OpenAI's type `requests`/`tokens` and its `x-ratelimit-*` headers. */
+  constructor(
+    message: string,
+    retryAfterSeconds: number,
+    type = "rate_limit_error",
+    code = "rate_limit_exceeded",
+    headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(429, type, message, null, code, { ...headers, "Retry-After": String(retryAfterSeconds) });
   }
 }
 
@@ -109,8 +143,16 @@ export class GatewayTimeoutError extends ApiError {
 }
 
 export class ServiceUnavailableError extends ApiError {
-  constructor(message: string, code = "service_unavailable") {
-    super(503, "server_error", message, null, code);
+  constructor(message: string, code = "service_unavailable", headers: Readonly<Record<string, string>> = {}) {
+    super(503, "server_error", message, null, code, headers);
+  }
+}
+
+/** The shared store of the keys' rate limits (Redis) cannot be reached and limits fail closed (`UNDERSTUDY_LIMITS_FAIL`). */
+export class LimitsUnavailableError extends ServiceUnavailableError {
+  constructor(message: string, retryAfterSeconds: number, options?: { cause?: unknown }) {
+    super(message, "limits_unavailable", { "Retry-After": String(retryAfterSeconds) });
+    if (options && "cause" in options) this.cause = options.cause;
   }
 }
 
@@ -141,6 +183,16 @@ export function clipEcho(value: unknown, max = ECHO_MAX_CHARS): string {
 export class ServerBusyError extends ApiError {
   constructor(message: string, retryAfterSeconds = 1) {
     super(503, "server_error", message, null, "server_busy", { "Retry-After": String(retryAfterSeconds) });
+  }
+}
+
+/** The server is draining (SIGTERM/SIGINT): a new request is refused, and a stream still open when the grace ends is ended with it. */
+export class ServerShuttingDownError extends ApiError {
+  constructor(retryAfterSeconds = 1) {
+    super(503, "server_error", "The server is shutting down; retry on another instance", null, "server_shutting_down", {
+      "Retry-After": String(retryAfterSeconds),
+      Connection: "close",
+    });
   }
 }
 

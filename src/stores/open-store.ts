@@ -9,6 +9,7 @@ import { MAX_RECORD_BYTES_SETTING } from "./record-json.js";
 import { RedisResponseStore, REDIS_TIMEOUT_MS } from "./redis-store.js";
 import type { ResponseStore } from "./response-store.js";
 import { SqliteResponseStore, SQLITE_FILE_NAME } from "./sqlite-store.js";
+import { redisUrlSetting } from "../core/redis-url.js";
 
 /** How long a stored response lives (OpenAI keeps them 30 days). Set with `UNDERSTUDY_RESPONSES_TTL_S`. */
 export const DEFAULT_RESPONSES_TTL_S = 30 * 24 * 3600;
@@ -36,25 +37,13 @@ function setting(env: Env, name: string, fallback: number, max = Number.MAX_SAFE
   return value;
 }
 
-function redisUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new Error("UNDERSTUDY_REDIS_URL must be a redis:// or rediss:// URL");
-  }
-  if (url.protocol !== "redis:" && url.protocol !== "rediss:")
-    throw new Error(`UNDERSTUDY_REDIS_URL must be a redis:// or rediss:// URL (got '${url.protocol}')`);
-  return raw;
-}
-
 /** The store settings from `env`; a bad value throws an Error naming its variable (the server refuses to start). */
 export function responseStoreSettingsFromEnv(env: Env = process.env, cwd = process.cwd()): ResponseStoreSettings {
   const ttlMs = setting(env, "UNDERSTUDY_RESPONSES_TTL_S", DEFAULT_RESPONSES_TTL_S, MAX_RESPONSES_TTL_S) * 1000;
   const maxRecordBytes = setting(env, MAX_RECORD_BYTES_SETTING, DEFAULT_RESPONSES_MAX_BYTES);
   const url = env.UNDERSTUDY_REDIS_URL;
   if (url !== undefined && url !== "") {
-    return { kind: "redis", url: redisUrl(url), timeoutMs: setting(env, "UNDERSTUDY_REDIS_TIMEOUT_MS", REDIS_TIMEOUT_MS), ttlMs, maxRecordBytes };
+    return { kind: "redis", url: redisUrlSetting(url), timeoutMs: setting(env, "UNDERSTUDY_REDIS_TIMEOUT_MS", REDIS_TIMEOUT_MS), ttlMs, maxRecordBytes };
   }
   return { kind: "sqlite", dataDir: path.resolve(cwd, env.UNDERSTUDY_DATA || DEFAULT_DATA_DIR), ttlMs, maxRecordBytes };
 }
