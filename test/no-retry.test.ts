@@ -54,8 +54,8 @@ async function failure(call: () => Promise<unknown>): Promise<{ error: InstanceT
 }
 
 describe("the openai SDK does not retry what a retry cannot change", () => {
-  it("a 501 on the fast path (responses.create) is sent once", async () => {
-    const { error, requests } = await failure(() => retryingClient().responses.create({ model: "demo", input: "hi" }));
+  it("a 501 on a JSON POST (moderations.create) is sent once", async () => {
+    const { error, requests } = await failure(() => retryingClient().moderations.create({ input: "hi" }));
     expect(error.status).toBe(501);
     expect(error.headers?.get("x-should-retry")).toBe("false");
     expect(requests).toBe(1);
