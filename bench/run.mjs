@@ -20,7 +20,7 @@ const benches = {
   },
 };
 
-const optional = ["tokens", "gateway"];
+const optional = ["tokens", "gateway", "soak"];
 for (const name of optional) {
   const file = path.join(root, "bench", `${name}.mjs`);
   if (fs.existsSync(file)) benches[name] = async () => (await import(file)).run();

@@ -1,8 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { createLogger } from "./core/logger.js";
 import { startServer } from "./http/server.js";
+import { drain, drainOnSignals, Lifecycle, lifecycleSettingsFromEnv, type LifecycleSettings } from "./http/lifecycle.js";
 import { httpLimitsFromEnv, type HttpLimits } from "./http/limits.js";
 import { VERSION } from "./core/version.js";
 import { ConfigStore } from "./config/store.js";
@@ -11,6 +12,9 @@ import { loadConfig } from "./config/loader.js";
 import { catalogue, stableJson } from "./config/catalogue.js";
 import { sourcegraphCatalogue } from "./config/sourcegraph-catalogue.js";
 import { projectRoot } from "./core/paths.js";
+import { isLoopbackHost } from "./http/auth.js";
+import { describeLimiter, limiterSettingsFromEnv, openLimiter, type LimiterSettings } from "./limits/open-limiter.js";
+import { addKey, KeysFileError, readKeysFile } from "./config/keys-file.js";
 import { demoModelPath, writeDemoModel } from "./demo-model/demo-model.js";
 import { DEFAULT_URL as DOCTOR_URL, DOCTOR_DEFAULTS_HELP } from "./doctor/defaults.js";
 import type { DoctorCliOptions } from "./doctor/report.js";
@@ -18,15 +22,20 @@ import { describeResponseStore, openResponseStore, responseStoreSettingsFromEnv,
 
 const defaultConfigDir = () => process.env.UNDERSTUDY_CONFIG ?? path.join(projectRoot(), "config");
 
-export async function serve(opts: { host?: string; port?: string; config?: string }): Promise<void> {
+export async function serve(opts: { host?: string; port?: string; config?: string; allowUnauthenticated?: boolean; drainGraceMs?: number }): Promise<void> {
   const log = createLogger();
   const host = opts.host ?? process.env.HOST ?? "127.0.0.1";
   const port = Number(opts.port ?? process.env.PORT ?? 8080);
   let limits: Partial<HttpLimits>;
   let storeSettings: ResponseStoreSettings;
+  let limiterSettings: LimiterSettings;
+  let lifecycleSettings: LifecycleSettings;
   try {
     limits = httpLimitsFromEnv();
     storeSettings = responseStoreSettingsFromEnv();
+    limiterSettings = limiterSettingsFromEnv();
+    lifecycleSettings = lifecycleSettingsFromEnv();
+    if (opts.drainGraceMs !== undefined) lifecycleSettings.drainGraceMs = opts.drainGraceMs;
   } catch (err) {
     console.error(`understudy: refusing to start: ${(err as Error).message}`);
     process.exit(1);
@@ -47,22 +56,31 @@ export async function serve(opts: { host?: string; port?: string; config?: strin
     }
     throw err;
   }
+  // Open (no keys) only where no one else can reach it, unless the operator says so.
+  const requireKeys = !isLoopbackHost(host) && opts.allowUnauthenticated !== true;
+  if (requireKeys && config.current().config.keys === undefined) {
+    console.error(
+      `understudy: refusing to start: listening on ${host} (beyond loopback) with no API keys in ${path.join(config.dir, "keys.yaml")}; ` +
+        `add one with 'understudy keys add <name> --config ${config.dir}', or start with --allow-unauthenticated to serve anyone who can reach the port`,
+    );
+    process.exit(1);
+  }
   config.watch();
   const responses = openResponseStore(storeSettings);
   const services = { startedAt: Date.now(), version: VERSION, config, responses };
-  const running = await startServer({ host, port, log, services, limits });
+  const limiter = openLimiter(limiterSettings, log);
+  const lifecycle = new Lifecycle(lifecycleSettings.maxConcurrentRequests);
+  const running = await startServer({ host, port, log, services, limits, requireKeys, limiter, lifecycle });
   const models = config.current().config.registrations.length;
-  log.info({ url: running.url, config: config.dir, models, responses: describeResponseStore(storeSettings) }, "understudy listening");
-  const stop = () => {
-    config.close();
-    // The store closes after the server: responses still being answered get their writes.
-    void running
-      .close()
-      .then(() => responses.close())
-      .finally(() => process.exit(0));
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  log.info(
+    { url: running.url, config: config.dir, models, responses: describeResponseStore(storeSettings), limits: describeLimiter(limiterSettings) },
+    "understudy listening",
+  );
+  // SIGTERM/SIGINT: the drain (lifecycle.ts); the stores close after the server, so responses still being answered get their writes.
+  drainOnSignals(
+    () => drain({ server: running.server, lifecycle, services, log, graceMs: lifecycleSettings.drainGraceMs, closeAlso: () => limiter.close() }),
+    log,
+  );
 }
 
 function validateConfig(dir: string | undefined): void {
@@ -95,6 +113,56 @@ function exportModels(opts: { config?: string; out?: string; format: string }): 
   else process.stdout.write(text);
 }
 
+const positiveInt = (flag: string) => (value: string) => {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError(`${flag} must be a positive integer`);
+  return Number(value);
+};
+
+function addKeysCommands(program: Command): void {
+  const keys = program.command("keys").description("API keys (keys.yaml in the config directory, by their SHA-256 hash)");
+  keys
+    .command("add <name>")
+    .description("make a random key, print it once and append its hash to keys.yaml")
+    .option("--models <list>", "comma-separated names, model refs or globs (* ?) the key may use (default: every model)")
+    .option("--rpm <n>", "requests per minute", positiveInt("--rpm"))
+    .option("--tpm <n>", "tokens per minute", positiveInt("--tpm"))
+    .option("--max-concurrent <n>", "requests at once", positiveInt("--max-concurrent"))
+    .option("--role <role>", "user or admin", "user")
+    .option("--expires <iso>", "ISO 8601 date-time after which the key is refused")
+    .option("--config <dir>", "config directory (env UNDERSTUDY_CONFIG, default ./config)")
+    .action((name: string, opts: { models?: string; rpm?: number; tpm?: number; maxConcurrent?: number; role: string; expires?: string; config?: string }) => {
+      const dir = opts.config ?? defaultConfigDir();
+      const models = opts.models?.split(",").map((m) => m.trim());
+      const { key, file } = keysOrExit(() =>
+        addKey(dir, name, { models, rpm: opts.rpm, tpm: opts.tpm, max_concurrent: opts.maxConcurrent, role: opts.role, expires: opts.expires }),
+      );
+      console.error(`added key '${name}' to ${file}; it is shown once, here (only its SHA-256 hash is kept):`);
+      console.log(key);
+    });
+  keys
+    .command("list")
+    .description("the keys of keys.yaml: names, roles, allow-lists and limits (never hashes)")
+    .option("--config <dir>", "config directory (env UNDERSTUDY_CONFIG, default ./config)")
+    .action((opts: { config?: string }) => {
+      const { keys: listed } = keysOrExit(() => readKeysFile(opts.config ?? defaultConfigDir()));
+      for (const k of listed) {
+        const limits = (["rpm", "tpm", "max_concurrent"] as const).filter((f) => k[f] !== undefined).map((f) => `${f}=${k[f]}`);
+        const expires = k.expires === undefined ? [] : [`expires=${new Date(k.expires).toISOString()}`];
+        console.log([k.name, k.role, `models=${k.models?.join(",") ?? "(all)"}`, ...limits, ...expires].join("\t"));
+      }
+    });
+}
+
+function keysOrExit<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    if (!(err instanceof KeysFileError)) throw err;
+    console.error(`understudy: ${err.message}`);
+    process.exit(1);
+  }
+}
+
 export function buildCli(): Command {
   const program = new Command("understudy").version(VERSION).description("OpenAI-compatible server for local and self-hosted models");
   program
@@ -103,7 +171,14 @@ export function buildCli(): Command {
     .option("--host <host>", "interface to listen on (env HOST)")
     .option("--port <port>", "port to listen on (env PORT)")
     .option("--config <dir>", "registration directory (env UNDERSTUDY_CONFIG, default ./config)")
+    .option("--allow-unauthenticated", "serve without API keys on an interface beyond loopback")
+    .option(
+      "--drain-grace-ms <ms>",
+      "on SIGTERM/SIGINT, how long in-flight requests may finish (env UNDERSTUDY_DRAIN_GRACE_MS, default 30000)",
+      positiveInt("--drain-grace-ms"),
+    )
     .action(serve);
+  addKeysCommands(program);
   program.command("validate-config [dir]").description("check every file of a config directory; exit 1 listing every problem").action(validateConfig);
   program
     .command("models")

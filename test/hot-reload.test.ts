@@ -1,19 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import { startTestServer, writeConfigDir, type TestServer } from "./helpers/server.js";
+import { waitFor } from "./helpers/wait-for.js";
 
 const reg = (model: string) => `registration:\n  model: ${model}\nlocal_settings:\n  backend: llama-cpp\n  model: m.gguf\n`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, ms: number): Promise<T | undefined> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(25);
-  }
-  return undefined;
-}
 
 let server: TestServer;
 let dir: string;

@@ -25,7 +25,14 @@ describe("the served spec", () => {
 
   it("declares the service routes, outside the dispatch table", () => {
     const service = serviceOperationIds(extended);
-    expect([...service].sort()).toEqual(["getHealth", "getModelCatalogue", "getOpenApiDocument", "getOpenApiDocumentYaml", "getSourcegraphSupportedModels"]);
+    expect([...service].sort()).toEqual([
+      "getHealth",
+      "getModelCatalogue",
+      "getOpenApiDocument",
+      "getOpenApiDocumentYaml",
+      "getReadiness",
+      "getSourcegraphSupportedModels",
+    ]);
     expect(extended.paths["/health"].servers[0].url).toBe("/");
     expect(extended.paths["/models.json"].get.operationId).toBe("getModelCatalogue");
     expect(routes.filter((r) => service.has(r.operationId))).toEqual([]);

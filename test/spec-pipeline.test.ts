@@ -57,6 +57,7 @@ describe("extended spec", () => {
       // The service routes, described by patches/004-served-extensions.yaml (not operations of the route table).
       "/models.json",
       "/health",
+      "/ready",
       "/openapi.json",
       "/openapi.yaml",
       "/.api/modelconfig/supported-models.json",

@@ -2,6 +2,8 @@
 import type { Registration } from "./registration.js";
 import type { LoadedConfig } from "./loader.js";
 import { buildIndex, findModel, type ModelIndex } from "./resolve.js";
+import type { ApiKey } from "../core/api-key.js";
+import { modelAllowed } from "./keys.js";
 
 /** `id`: how /v1/models lists it (its name, or its model ref when another provider's registration has the name). */
 export function modelObject(reg: Registration, id = reg.model) {
@@ -19,11 +21,12 @@ export function modelObject(reg: Registration, id = reg.model) {
   };
 }
 
-/** /v1/models: each name once (its first provider's registration), the others by model ref; one entry per model ref. */
-export function listedModels(index: ModelIndex) {
+/** /v1/models: each name once (its first provider's registration), the others by model ref; one entry per model ref. Only the models `key` may use. */
+export function listedModels(index: ModelIndex, key?: ApiKey) {
   const seen = new Set<string>();
   const out: ReturnType<typeof modelObject>[] = [];
   for (const reg of index.registrations) {
+    if (!modelAllowed(key, reg)) continue;
     const id = index.listedId.get(reg) ?? reg.model;
     if (seen.has(id)) continue;
     seen.add(id);
@@ -33,6 +36,12 @@ export function listedModels(index: ModelIndex) {
 }
 
 export const SCHEMA_VERSION = "1.0";
+
+/** The config as a key sees it: the registrations its allow-list names (all of them without a key or a list). */
+export function allowedConfig<T extends { registrations: readonly Registration[] }>(config: T, key: ApiKey | undefined): T {
+  if (key?.models === undefined) return config;
+  return { ...config, registrations: config.registrations.filter((r) => modelAllowed(key, r)) };
+}
 
 export type CatalogueInput = Pick<LoadedConfig, "revision" | "registrations" | "providers" | "defaultModels">;
 

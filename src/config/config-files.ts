@@ -12,6 +12,7 @@ import { readFileBounded } from "../core/bounded-file.js";
 import { findForbiddenKey } from "./merge.js";
 import { ProblemSink, type ConfigProblem, type PathDisplay } from "./problems.js";
 import { measureDocument } from "./yaml-bounds.js";
+import { splitLines } from "./yaml-lines.js";
 
 export interface ParsedFile {
   rel: string;
@@ -73,13 +74,45 @@ export function listYamlFiles(dir: string, max = CONFIG_LIMITS.files.value): { f
   return { files, tooMany: false, unlisted };
 }
 
+/**
+ * The line (0-based) where each object of the document starts, from js-yaml's node events: a
+ * list file's entries are located by the parser, not by a text search that `---`, flow style or
+ * a `- ` inside a value would mislead.
+ */
+function startLines(): { starts: Map<object, number>; listener: (event: "open" | "close", state: { line: number; result: unknown }) => void } {
+  const starts = new Map<object, number>();
+  const open: number[] = [];
+  return {
+    starts,
+    listener: (event, state) => {
+      if (event === "open") return void open.push(state.line);
+      const depth = open.length;
+      const line = open.pop() ?? 0;
+      // Entries are nodes 2 deep (3 in a flow list, which js-yaml opens twice); deeper ones are not needed.
+      if (depth > 3 || typeof state.result !== "object" || state.result === null) return;
+      // An alias closes with its anchor's object: the anchor's line is kept.
+      if (!starts.has(state.result)) starts.set(state.result, line);
+    },
+  };
+}
+
+/** The 1-based line a YAML error names, clamped to the file: at an unexpected end js-yaml names the line after the last. */
+function errorLine(text: string, mark: { line: number } | undefined): number {
+  const lines = splitLines(text);
+  const last = lines.length > 1 && lines[lines.length - 1] === "" ? lines.length - 1 : lines.length;
+  return Math.max(1, Math.min((mark?.line ?? 0) + 1, last));
+}
+
 function parseYaml(text: string, rel: string, sink: ProblemSink): unknown {
+  const { starts, listener } = startLines();
   try {
     // maxDepth bounds js-yaml's own recursion; measureDocument then bounds what aliases expand to.
-    return yaml.load(text, { filename: rel, schema: yaml.CORE_SCHEMA, maxDepth: CONFIG_LIMITS.depth.value } as yaml.LoadOptions);
+    const doc = yaml.load(text, { filename: rel, schema: yaml.CORE_SCHEMA, maxDepth: CONFIG_LIMITS.depth.value, listener } as yaml.LoadOptions);
+    if (Array.isArray(doc)) sink.locateItems(doc.map((item) => (typeof item === "object" && item !== null ? starts.get(item) : undefined)));
+    return doc;
   } catch (err) {
     const mark = (err as { mark?: { line: number } }).mark;
-    sink.add([], `invalid YAML: ${(err as { reason?: string }).reason ?? String(err)}`, (mark?.line ?? 0) + 1);
+    sink.add([], `invalid YAML: ${(err as { reason?: string }).reason ?? String(err)}`, errorLine(text, mark));
     return undefined;
   }
 }

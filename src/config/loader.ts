@@ -26,6 +26,7 @@ import type { DefaultModels, Registration } from "./registration.js";
 import { modelRoots, readRegistration } from "./read-registration.js";
 import { buildIndex, DEFAULT_MODEL_NAMES, findModel, type ModelIndex } from "./resolve.js";
 import { applyPreset, shippedPresets } from "./presets.js";
+import { KEYS_FILE_NAMES, readKeys, type KeyTable } from "./keys.js";
 
 export interface LoadedConfig {
   dir: string;
@@ -36,9 +37,11 @@ export interface LoadedConfig {
   /** defaults.yaml's `recommended` model refs (Sourcegraph's modelOverridesRecommendedSettings). */
   recommended: readonly string[];
   problems: readonly ConfigProblem[];
+  /** keys.yaml's API keys; undefined when it lists none (the server is open, on loopback only). */
+  keys?: KeyTable;
 }
 
-const SPECIAL = new Set(["providers.yaml", "providers.yml", "defaults.yaml", "defaults.yml"]);
+const SPECIAL = new Set(["providers.yaml", "providers.yml", "defaults.yaml", "defaults.yml", ...KEYS_FILE_NAMES]);
 
 function readProviders(file: ParsedFile | undefined): Provider[] {
   if (!file || file.doc === undefined || file.doc === null) return [];
@@ -223,6 +226,7 @@ export function loadConfig(dir: string): LoadedConfig {
     providers.map((p) => p.id),
   );
   const { defaultModels, recommended } = readDefaults(special("defaults"), index);
+  const keys = readKeys(special("keys"));
   const problems = files.flatMap((f) => f.sink.problems);
-  return { dir: root, revision: revisionOf(files), registrations, providers, defaultModels, recommended, problems };
+  return { dir: root, revision: revisionOf(files), registrations, providers, defaultModels, recommended, problems, keys };
 }

@@ -61,6 +61,8 @@ interface SinkState {
   problems: ConfigProblem[];
   omitted: number;
   lines?: string[];
+  /** For a file holding a list: the line (0-based) where each entry starts, as the parser saw it. */
+  itemLines?: readonly (number | undefined)[];
 }
 
 /** Collects problems for one file (at most MAX_PROBLEMS_PER_FILE), finding each field's line in the file's text. */
@@ -98,8 +100,21 @@ export class ProblemSink {
 
   /** The line of a field under this sink's prefix (1 when the text does not show it). */
   lineOf(path: (string | number)[]): number {
-    this.state.lines ??= splitLines(this.text);
-    return findLine(this.state.lines, [...this.prefix, ...path]);
+    return this.lineAt([...this.prefix, ...path]);
+  }
+
+  /** Where a list file's entries start (0-based lines), so a field of entry i is searched for within entry i's lines. */
+  locateItems(itemLines: readonly (number | undefined)[]): void {
+    this.state.itemLines = itemLines;
+  }
+
+  private lineAt(full: (string | number)[]): number {
+    const lines = (this.state.lines ??= splitLines(this.text));
+    const items = this.state.itemLines;
+    const start = items && typeof full[0] === "number" ? items[full[0]] : undefined;
+    if (start === undefined) return findLine(lines, full);
+    const end = items!.slice(full[0] as number).find((line) => line !== undefined && line > start) ?? lines.length;
+    return start + findLine(lines.slice(start, end), full.slice(1));
   }
 
   add(path: (string | number)[], message: string, line?: number): void {
@@ -108,9 +123,8 @@ export class ProblemSink {
       return;
     }
     const full = [...this.prefix, ...path];
-    this.state.lines ??= splitLines(this.text);
     const text = relativizePaths(message, this.display);
-    this.state.problems.push({ file: this.file, line: line ?? findLine(this.state.lines, full), field: clip(fieldName(full)), message: clip(text) });
+    this.state.problems.push({ file: this.file, line: line ?? this.lineAt(full), field: clip(fieldName(full)), message: clip(text) });
   }
 
   addAjv(errors: readonly ErrorObject[], base: (string | number)[] = []): void {

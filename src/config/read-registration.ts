@@ -32,9 +32,11 @@ export function modelRoots(configRoot: string): string[] {
   return roots.map((r) => (fs.existsSync(r) ? fs.realpathSync(r) : r));
 }
 
-function isInside(root: string, target: string): boolean {
+/** Whether `target` is `root` or under it (both real paths). */
+export function isInside(root: string, target: string): boolean {
   const rel = path.relative(root, target);
-  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
+  // `..data/x` (a Kubernetes ConfigMap's files) is inside: only `..` itself as the first step leaves.
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
 function resolveModelPath(ctx: ReadContext, field: string, value: string): string | undefined {

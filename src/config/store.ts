@@ -4,16 +4,18 @@
  * An invalid directory never replaces a good snapshot: its problems are kept for /health.
  */
 import fs from "node:fs";
-import path from "node:path";
 import type { Logger } from "pino";
 import { backendModule } from "../backends/registry.js";
 import type { BackendInstance } from "../backends/types.js";
 import type { EndpointId } from "../core/operations.js";
 import { loadConfig, type LoadedConfig } from "./loader.js";
+import { templateFingerprint, yamlFingerprint } from "./config-fingerprint.js";
+import { CONFIG_POLL_MS, ConfigWatcher } from "./config-watcher.js";
 import { ConfigError, formatProblem, type ConfigProblem } from "./problems.js";
 import type { Registration } from "./registration.js";
 import { buildIndex, resolveModel, type ModelIndex } from "./resolve.js";
 import { collectingSlowChecks } from "../core/slow-checks.js";
+import { telemetry } from "../core/telemetry.js";
 
 /** Loads per reload while slow checks run: each pass caches the checks the directory needs. */
 const MAX_RELOAD_PASSES = 3;
@@ -65,9 +67,10 @@ export class ConfigSnapshot {
     };
   }
 
-  retire(): void {
+  /** No new requests: its backends are released once the last request using it ends. Resolves when released now (none active). */
+  retire(): Promise<void> {
     this.retired = true;
-    if (this.active === 0) void this.releaseAll();
+    return this.active === 0 ? this.releaseAll() : Promise.resolve();
   }
 
   async warm(): Promise<void> {
@@ -95,8 +98,9 @@ export class ConfigStore {
   private snapshot: ConfigSnapshot;
   private lastProblems: readonly ConfigProblem[] = [];
   private loadedAt = new Date();
-  private watcher?: fs.FSWatcher;
-  private timer?: NodeJS.Timeout;
+  private watcher?: ConfigWatcher;
+  /** The fingerprint of the directory as last loaded (taken before the load: a later edit differs). */
+  private lastPrint: string;
   private reloading = false;
   private reloadAgain = false;
   private closed = false;
@@ -104,16 +108,19 @@ export class ConfigStore {
   private constructor(
     readonly dir: string,
     first: LoadedConfig,
+    firstYamlPrint: string,
     private readonly log: Logger,
   ) {
     this.snapshot = new ConfigSnapshot(first, log);
+    this.lastPrint = `${firstYamlPrint}:${templateFingerprint(this.templates())}`;
   }
 
   /** Loads the directory; throws ConfigError (with every problem) if it is invalid. */
   static open(dir: string, log: Logger): ConfigStore {
+    const print = yamlFingerprint(dir);
     const loaded = loadConfig(dir);
     if (loaded.problems.length > 0) throw new ConfigError(loaded.problems);
-    return new ConfigStore(loaded.dir, loaded, log);
+    return new ConfigStore(loaded.dir, loaded, print, log);
   }
 
   current(): ConfigSnapshot {
@@ -138,6 +145,7 @@ export class ConfigStore {
       await Promise.all(pending);
     }
     this.log.warn("config reload deferred: the directory kept changing while its checks ran");
+    telemetry().configReload("deferred");
     return undefined;
   }
 
@@ -145,16 +153,21 @@ export class ConfigStore {
     if (loaded.problems.length > 0) {
       this.lastProblems = loaded.problems;
       for (const p of loaded.problems) this.log.error({ problem: formatProblem(p) }, "config reload rejected; still serving the last good config");
+      telemetry().configReload("rejected");
       return false;
     }
     this.lastProblems = [];
-    if (loaded.revision === this.snapshot.config.revision) return true;
+    if (loaded.revision === this.snapshot.config.revision) {
+      telemetry().configReload("unchanged");
+      return true;
+    }
     const old = this.snapshot;
     this.snapshot = new ConfigSnapshot(loaded, this.log);
     this.loadedAt = new Date();
-    old.retire();
+    void old.retire();
     this.warmCurrent();
     this.log.info({ revision: loaded.revision, models: loaded.registrations.length }, "config reloaded");
+    telemetry().configReload("applied");
     return true;
   }
 
@@ -169,22 +182,49 @@ export class ConfigStore {
     };
   }
 
-  /** Watches the directory (recursively); changes are debounced, then the whole directory is reloaded, one reload at a time. */
-  watch(debounceMs = 150): void {
-    const realDir = fs.realpathSync(this.dir);
-    this.watcher = fs.watch(this.dir, { recursive: true }, (_event, file) => {
-      // Model files and exports change often and mean nothing here; directories (no extension)
-      // might, and so does a chat template a registration names (it is validated by rendering).
-      const name = file ? String(file) : "";
-      if (name && /\.[^/]+$/.test(name) && !/\.ya?ml$/.test(name) && !this.usesTemplate(path.join(realDir, name))) return;
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.reloadSerially(), debounceMs);
+  /**
+   * Watches the directory (chokidar, and a fingerprint check every `pollMs` as a safety net);
+   * changes are debounced, and the whole directory is reloaded, one reload at a time, only when
+   * its content changed. Resolves once the file-system watches are in place.
+   */
+  watch(options: number | { debounceMs?: number; pollMs?: number; events?: boolean } = {}): Promise<void> {
+    const { debounceMs = 150, pollMs = CONFIG_POLL_MS.value, events = true } = typeof options === "number" ? { debounceMs: options } : options;
+    this.watcher?.close();
+    this.watcher = new ConfigWatcher(this.dir, {
+      debounceMs,
+      pollMs,
+      events,
+      // While the directory is invalid, any file may be what it lacks (a model file not yet copied in).
+      matters: (file) => this.lastProblems.length > 0 || this.usesTemplate(file),
+      onChange: (fromEvent) => this.reloadIfChanged(fromEvent),
+      onError: (err) => this.log.error({ err }, "config watcher failed"),
     });
-    this.watcher.on("error", (err) => this.log.error({ err }, "config watcher failed"));
+    return this.watcher.ready();
+  }
+
+  private templates(): string[] {
+    return this.snapshot.config.registrations.map((r) => r.settings.template).filter((t): t is string => typeof t === "string");
   }
 
   private usesTemplate(file: string): boolean {
-    return this.snapshot.config.registrations.some((r) => r.settings.template === file);
+    const templates = this.templates();
+    if (templates.length === 0) return false;
+    if (templates.includes(file)) return true;
+    try {
+      // Templates are named by their real path; an event may name a symlink to one.
+      return templates.includes(fs.realpathSync(file));
+    } catch {
+      return false;
+    }
+  }
+
+  private reloadIfChanged(fromEvent: boolean): void {
+    if (this.closed) return;
+    const print = `${yamlFingerprint(this.dir)}:${templateFingerprint(this.templates())}`;
+    // An invalid directory is loaded again on any event: what it lacked (a model file) may have appeared.
+    if (print === this.lastPrint && !(fromEvent && this.lastProblems.length > 0)) return;
+    this.lastPrint = print;
+    this.reloadSerially();
   }
 
   /** A change seen while a reload awaits its checks is loaded after it, not alongside it. */
@@ -207,7 +247,6 @@ export class ConfigStore {
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.timer);
     this.watcher?.close();
   }
 }

@@ -3735,6 +3735,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Readiness (config, response store, eager models) */
+        get: operations["getReadiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -30288,6 +30305,22 @@ export interface components {
                 loaded_models: string[];
             };
         };
+        /** @description The server received SIGTERM or SIGINT and is draining (in-flight requests finish; no new ones are taken). */
+        UnderstudyDraining: {
+            /** @enum {string} */
+            status: "draining";
+        };
+        /** @description Whether this instance should be sent traffic: a configuration serves, the response store (SQLite or Redis) answers, the keys' rate limits' Redis answers where one is configured, and every `load: eager` model is in memory. Each check is `ok` or says what failed. */
+        UnderstudyReadiness: {
+            /** @enum {string} */
+            status: "ready" | "not_ready" | "draining";
+            checks: {
+                config: string;
+                store: string;
+                limits: string;
+                eager_models: string;
+            };
+        };
         /** @description The whole model configuration (models.json), with sorted keys so that the same configuration gives the same bytes. */
         UnderstudyModelCatalogue: {
             schema_version: string;
@@ -38830,6 +38863,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UnderstudyHealth"];
+                };
+            };
+            /** @description The server is draining (SIGTERM/SIGINT); the connection is closed after this answer. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnderstudyDraining"];
+                };
+            };
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready for traffic. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnderstudyReadiness"];
+                };
+            };
+            /** @description Not ready (a check failed, named in `checks`) or draining. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnderstudyReadiness"] | components["schemas"]["UnderstudyDraining"];
                 };
             };
         };

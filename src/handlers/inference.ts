@@ -10,6 +10,7 @@ import type { Registration } from "../config/registration.js";
 import { partialBodyValidator } from "../config/request-schema.js";
 import { clipEcho, InvalidRequestError, UnknownParameterError } from "../core/errors.js";
 import type { HandlerCall } from "./types.js";
+import { resolveForKey } from "../config/keys.js";
 import { isAsyncIterable } from "../core/async-queue.js";
 
 type Body = Record<string, unknown>;
@@ -65,7 +66,8 @@ export async function runInference(call: HandlerCall, endpoint: EndpointId, invo
     const body = call.body as Body;
     rejectForbiddenKeys(body);
     const requestedModel = String(body.model);
-    const reg = snapshot.resolve(requestedModel, endpoint);
+    // A key with an allow-list (keys.yaml) resolves only the models it may use.
+    const reg = call.key?.models === undefined ? snapshot.resolve(requestedModel, endpoint) : resolveForKey(snapshot.index, requestedModel, endpoint, call.key);
     const backend = snapshot.backend(reg);
     rejectUnknownFields(body, endpoint, backend);
     const merged = mergeRequest({ defaults: reg.defaults[endpoint], client: body, overrides: reg.overrides[endpoint] });
@@ -74,7 +76,19 @@ export async function runInference(call: HandlerCall, endpoint: EndpointId, invo
     const ctx: CallContext = { requestedModel, client: call.client, requestId: call.requestId, log: call.log, setHeader: (k, v) => void (headers[k] = v) };
     const pending = invoke(backend, request, ctx);
     if (!pending) throw new InvalidRequestError(`The model '${clipEcho(requestedModel)}' cannot serve ${endpoint}`, "model", "model_not_supported");
-    const result = await pending;
+    // The backend's time, for the request log and x-understudy-overhead-ms (everything else is ours).
+    const trace = call.trace;
+    if (trace !== undefined) {
+      trace.registration = reg.model;
+      trace.backend = reg.backend;
+    }
+    const waitStart = performance.now();
+    let result: unknown;
+    try {
+      result = await pending;
+    } finally {
+      if (trace !== undefined) trace.backendMs += performance.now() - waitStart;
+    }
     // Exactly what the backend was given (`debug` itself is the handler's, never the backend's).
     const echo: DebugEcho | undefined = debug ? { registration: reg.model, backend: reg.backend, request } : undefined;
     if (isAsyncIterable(result)) return { kind: "stream", chunks: result, headers, onEnd: leave, debug: echo };

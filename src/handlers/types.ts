@@ -3,6 +3,8 @@ import type { Logger } from "pino";
 import type { Services } from "../services.js";
 import type { ClientDisconnect } from "../core/client-disconnect.js";
 import type { SseFrame } from "../core/sse-frame.js";
+import type { ApiKey } from "../core/api-key.js";
+import type { RequestTrace } from "../core/telemetry.js";
 
 /** What a handler receives: no express objects, so handlers stay testable and transport-free. */
 export interface HandlerCall {
@@ -19,6 +21,10 @@ export interface HandlerCall {
   /** Aborts the call's work when the client disconnects. */
   client: ClientDisconnect;
   requestId: string;
+  /** The API key the request was let in with (keys.yaml); undefined on an open server. For allow-lists, limits and logs. */
+  key: ApiKey | undefined;
+  /** The request's timing and attribution record (request log, metrics, overhead header); absent in direct handler calls. */
+  trace?: RequestTrace;
   services: Services;
   log: Logger;
 }

@@ -15,12 +15,20 @@ import { mountSpecRoutes } from "./spec-routes.js";
 import { BodyBudget, declaresTooLarge, readJsonBody, type BodyReading } from "./request-body.js";
 import { resolveHttpLimits, type HttpLimits } from "./limits.js";
 import { createFastPath, fastPathRoutes } from "./fast-path.js";
-import { newRequestId } from "./request-id.js";
+import { requestIdOf } from "./request-id.js";
+import { beginRequest, type RequestObserver } from "./request-log.js";
+import { isMetricsUrl, METRICS_PATH, metricsArePublic, metricsRoute } from "./metrics-route.js";
+import { prometheusMetrics } from "../metrics/prometheus.js";
+import { setTelemetry } from "../core/telemetry.js";
 import { createRouteMatcher, type RouteMatcher } from "./route-matcher.js";
 import { dispatchRouted, setRouted, type Routed } from "./express-dispatch.js";
 import { bodyRequired, requireJsonContentType } from "./json-content.js";
-import { catalogue, stableJson } from "../config/catalogue.js";
+import { allowedConfig, catalogue, stableJson } from "../config/catalogue.js";
+import type { KeyTable } from "../config/keys.js";
+import { apiKeyOf, authenticate, keepApiKey } from "./auth.js";
+import type { Limiter } from "../limits/limiter.js";
 import { sourcegraphCatalogue } from "../config/sourcegraph-catalogue.js";
+import { readiness, refuseWhileDraining, type Lifecycle } from "./lifecycle.js";
 
 /** How long after start-up the request validator is set up in the background. */
 const VALIDATOR_WARM_DELAY_MS = 250;
@@ -37,6 +45,15 @@ export interface AppOptions {
    * for an operation no surface claims answers errors and streams as the OpenAI surface does.
    */
   handlers?: Readonly<Record<string, Handler>>;
+  /**
+   * The server must not be open (it listens beyond loopback and was not started with
+   * --allow-unauthenticated): should keys.yaml come to list no key, every request is refused.
+   */
+  requireKeys?: boolean;
+  /** Per-key limits (src/limits/); absent: keys' rpm, tpm and max_concurrent are not applied. */
+  limiter?: Limiter;
+  /** The server-wide concurrency cap, `/ready` and the drain (lifecycle.ts); absent: no cap, never draining. */
+  lifecycle?: Lifecycle;
 }
 
 /** What both layers share: the limits, the body budget, the operation runner's options, each operation's surface. */
@@ -57,7 +74,7 @@ export function createRequestListener(options: AppOptions): (req: IncomingMessag
   const surfaceFor = surfaceLookup(surfaces);
   const shared: Shared = {
     reading: { limits, budget: new BodyBudget(limits.bodyBytesInFlight) },
-    run: { writeStallMs: limits.writeStallMs },
+    run: { writeStallMs: limits.writeStallMs, limiter: options.limiter, lifecycle: options.lifecycle },
     surfaceFor,
   };
   const matchRoute = createRouteMatcher(routes);
@@ -77,10 +94,28 @@ export function createRequestListener(options: AppOptions): (req: IncomingMessag
     log: options.log,
     ...shared,
   });
+  const config = options.services.config;
+  const requireKeys = options.requireKeys === true;
+  // Metrics: backends and config report to the process's Prometheus registry; each request is recorded at its end (request-log.ts).
+  const metrics = prometheusMetrics();
+  setTelemetry(metrics);
+  const observer: RequestObserver = { log: options.log, metrics, index: () => config.current().index };
+  const publicMetrics = metricsArePublic();
+  // Sourcegraph's service routes (/.api/modelconfig/...) are no operation; their clients read Sourcegraph's errors.
+  const rootSurface = surfaces.find((s) => s.name === "sourcegraph") ?? DEFAULT_SURFACE;
+  const refusalSurface = (routed: Routed, url: string | undefined) =>
+    operationOf(routed) === undefined && url?.startsWith("/.api/") ? rootSurface : surfaceFor(operationOf(routed));
   return (req, res) => {
+    beginRequest(req, res, observer);
     const routed = matchRequest(matchRoute, req);
+    // Draining (SIGTERM): a request on a connection opened before is refused with Connection: close (lifecycle.ts).
+    if (options.lifecycle?.draining) return refuseWhileDraining(req, res, refusalSurface(routed, req.url));
     // An announced body over the limit is refused before anything reads it, on every route.
     if (declaresTooLarge(req.headers, limits.bodyLimitBytes)) return refuseTooLarge(res, surfaceFor(operationOf(routed)), limits.bodyLimitBytes);
+    // An open server (no keys, on loopback) pays this one branch; the snapshot is read each time so a reload's keys apply at once.
+    const keys = config.current().config.keys;
+    if ((keys !== undefined || requireKeys) && !(publicMetrics && isMetricsUrl(req.url)) && !checkKey(keys, req, res, () => refusalSurface(routed, req.url)))
+      return;
     if (routed instanceof ApiError || routed === undefined || !fastPath(req, res, routed)) {
       setRouted(req, routed);
       app(req, res);
@@ -100,8 +135,21 @@ function matchRequest(matchRoute: RouteMatcher, req: IncomingMessage): Routed {
 
 const operationOf = (routed: Routed) => (routed === undefined || routed instanceof ApiError ? undefined : routed.route.operationId);
 
+/** Lets the request in (keeping its key for the operation runner), or answers 401 in the surface's shape and answers false. */
+function checkKey(keys: KeyTable | undefined, req: IncomingMessage, res: ServerResponse, surface: () => Surface): boolean {
+  const key = authenticate(keys, req.headers, req.url);
+  if (key === null) return true;
+  if (key instanceof ApiError) {
+    res.setHeader("x-request-id", requestIdOf(res));
+    sendError(res, surface(), key);
+    return false;
+  }
+  keepApiKey(res, key);
+  return true;
+}
+
 function refuseTooLarge(res: ServerResponse, surface: Surface, limitBytes: number): void {
-  res.setHeader("x-request-id", newRequestId());
+  res.setHeader("x-request-id", requestIdOf(res));
   sendError(res, surface, new PayloadTooLargeError(limitBytes));
 }
 
@@ -132,14 +180,20 @@ function createApp(options: AppOptions, handlers: Readonly<Record<string, Handle
       config,
     });
   });
+  // Readiness (config, shared store, eager models), apart from liveness (/health): lifecycle.ts.
+  app.get("/ready", (_req, res, next) => {
+    readiness(services, options.lifecycle, options.limiter).then(({ status, body }) => void res.status(status).json(body), next);
+  });
+  // A key with an allow-list sees only its models in every catalogue.
   app.get("/v1/models.json", (_req, res) => {
-    res.type("application/json").send(stableJson(catalogue(services.config.current().config)));
+    res.type("application/json").send(stableJson(catalogue(allowedConfig(services.config.current().config, apiKeyOf(res)))));
   });
   // What a Sourcegraph instance serves its Cody clients: the same catalogue in Sourcegraph's shape.
   app.get("/.api/modelconfig/supported-models.json", (_req, res) => {
-    res.type("application/json").send(stableJson(sourcegraphCatalogue(services.config.current().config)));
+    res.type("application/json").send(stableJson(sourcegraphCatalogue(allowedConfig(services.config.current().config, apiKeyOf(res)))));
   });
   mountSpecRoutes(app);
+  app.get(METRICS_PATH, metricsRoute(prometheusMetrics(), services, metricsArePublic()));
 
   // One chain per implemented operation; the matched one runs (express-dispatch.ts), others are 501.
   const chains = new Map<RouteSpec, RequestHandler[]>();
@@ -163,7 +217,7 @@ function createApp(options: AppOptions, handlers: Readonly<Record<string, Handle
 }
 
 function assignRequestId(_req: Request, res: Response, next: NextFunction): void {
-  const id = newRequestId();
+  const id = requestIdOf(res);
   res.locals.requestId = id;
   res.setHeader("x-request-id", id);
   next();

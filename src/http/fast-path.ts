@@ -12,7 +12,7 @@ import type { RouteSpec } from "../generated/routes.js";
 import type { Services } from "../services.js";
 import { toApiError } from "./error-middleware.js";
 import { sendError } from "./respond.js";
-import { keepRequestId, newRequestId } from "./request-id.js";
+import { keepRequestId, requestIdOf } from "./request-id.js";
 import { runOperation, type RunOptions, type Served } from "./run-operation.js";
 import { readJsonBody, type BodyReading } from "./request-body.js";
 import { bodyRequired, requireJsonContentType } from "./json-content.js";
@@ -146,7 +146,7 @@ interface FastRoute {
 }
 
 async function serve(opts: FastPathOptions, { route, served, validator }: FastRoute, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const requestId = newRequestId();
+  const requestId = requestIdOf(res);
   keepRequestId(res, requestId);
   let parsed: unknown;
   try {

@@ -1,12 +1,13 @@
 import type { ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { ClientAbortError } from "../core/errors.js";
+import { ClientAbortError, ServerShuttingDownError } from "../core/errors.js";
 import { toApiError } from "./error-middleware.js";
 import { sseFrameText, type SseFrame } from "../core/sse-frame.js";
 import { batchesOf } from "../core/async-queue.js";
 import type { StreamPolicy } from "../surfaces/types.js";
 import { writeHead } from "./request-id.js";
 import { cutIfNotFlushed } from "./respond.js";
+import type { Lifecycle } from "./lifecycle.js";
 
 const SSE_HEADERS = {
   "Content-Type": "text/event-stream; charset=utf-8",
@@ -109,6 +110,8 @@ class FrameWriter {
   }
 
   end(last: string): void {
+    // A stream the drain already ended (see writeSse).
+    if (this.res.writableEnded) return;
     const text = this.pending + last;
     this.pending = "";
     this.res.end(text);
@@ -122,6 +125,8 @@ export interface SseContext {
   headers?: Record<string, string>;
   /** A client that reads nothing for this long is cut (HttpLimits.writeStallMs). */
   writeStallMs: number;
+  /** While the server drains, a stream still open when the grace ends is ended in band (lifecycle.ts). */
+  lifecycle?: Lifecycle;
 }
 
 /**
@@ -138,20 +143,28 @@ export async function writeSse(res: ServerResponse, frames: AsyncIterable<SseFra
   writeHead(res, 200, { ...SSE_HEADERS, ...ctx.headers });
   const stallMs = ctx.writeStallMs;
   const out = new FrameWriter(res, stallMs, () => ctx.log.warn({ requestId: ctx.requestId, stallMs }, "the client stopped reading the stream; cut it"));
+  let cut = false;
+  const unregister = ctx.lifecycle?.onCutoff(() => {
+    cut = true;
+    out.push(framesText(policy.errorFrames(new ServerShuttingDownError())));
+    out.end(policy.endOfStream ? sseFrameText(policy.endOfStream) : "");
+  });
   try {
     for (let step = first; !step.done; step = await batches.next()) {
-      if (ctx.client.aborted) throw new ClientAbortError();
+      if (ctx.client.aborted || cut) throw new ClientAbortError();
       out.push(framesText(step.value));
       if (out.backpressure) await out.backpressure;
     }
   } catch (err) {
-    if (ctx.client.aborted || err instanceof ClientAbortError) {
+    if (ctx.client.aborted || cut || err instanceof ClientAbortError) {
+      unregister?.();
       await batches.return?.();
       res.end();
       return;
     }
     out.push(framesText(policy.errorFrames(toApiError(err, ctx.requestId, ctx.log))));
   }
+  unregister?.();
   out.end(policy.endOfStream ? sseFrameText(policy.endOfStream) : "");
   cutIfNotFlushed(res, stallMs);
 }

@@ -63,6 +63,10 @@ export class RedisResponseStore implements ResponseStore {
     return (await this.call(() => this.client.del(this.prefix + id))) > 0;
   }
 
+  async healthy(): Promise<void> {
+    await this.call(() => this.client.ping());
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -27,6 +27,8 @@ export interface ResponseStore {
   /** Whether it existed (and was not expired) before it was deleted. */
   delete(id: string): Promise<boolean>;
   close(): Promise<void>;
+  /** Resolves when the store can be reached now (`GET /ready`); rejects saying why not. Absent: always reachable. */
+  healthy?(): Promise<void>;
 }
 
 /**

@@ -72,6 +72,11 @@ export class SqliteResponseStore implements ResponseStore {
     return this.run((s) => s.delete.run(id, Date.now()).changes > 0, false) ?? false;
   }
 
+  /** The file opens (when it exists) and answers a read. */
+  async healthy(): Promise<void> {
+    this.run((st) => st.get.get("resp_ready_check", Date.now()), false);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const db = this.db;

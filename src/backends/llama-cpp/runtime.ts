@@ -11,6 +11,7 @@ import { acquireModel, nodeLlamaCpp, releaseModel } from "./engine.js";
 import type { LlamaCppSettings } from "./settings.js";
 import { SlotPool, type Lease } from "./slots.js";
 import { loadCheckedTemplate } from "./template-check.js";
+import { telemetry } from "../../core/telemetry.js";
 
 export interface Slot {
   sequence: LlamaContextSequence;
@@ -41,6 +42,8 @@ export class LlamaRuntime {
   isLoaded = false;
   private idleTimer?: NodeJS.Timeout;
   private inUse = 0;
+  /** Ends the metrics' view of this model's queue and sequences (set while loaded). */
+  private unwatch?: () => void;
 
   constructor(
     readonly settings: Readonly<LlamaCppSettings>,
@@ -79,7 +82,9 @@ export class LlamaRuntime {
         });
       }
       this.log.info({ file: s.model, context_size: context.contextSize, parallel: s.parallel, threads: this.threads }, "llama.cpp model loaded");
-      return { model, context, chatWrapper, slots: new SlotPool(slots, s.queue_limit) };
+      const pool = new SlotPool(slots, s.queue_limit);
+      this.unwatch = telemetry().localModel(this.registrationName(), () => ({ queued: pool.waiting, busy: slots.length - pool.available }));
+      return { model, context, chatWrapper, slots: pool };
     } catch (err) {
       releaseModel(s.model, s.gpu_layers);
       throw err;
@@ -125,8 +130,16 @@ export class LlamaRuntime {
     this.idleTimer.unref();
   }
 
+  /** The registration's name: the store gives each backend a logger bound to it (config/store.ts). */
+  private registrationName(): string {
+    const bound = (this.log.bindings?.() as { model?: unknown } | undefined)?.model;
+    return typeof bound === "string" ? bound : this.settings.model;
+  }
+
   async unload(): Promise<void> {
     clearTimeout(this.idleTimer);
+    this.unwatch?.();
+    this.unwatch = undefined;
     const loading = this.loading;
     this.loading = undefined;
     this.isLoaded = false;

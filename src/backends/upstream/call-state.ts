@@ -1,6 +1,13 @@
 /**
- * One client request's upstream budget: a signal that fires when the client disconnects or the
- * provider's total timeout passes, whichever is first, shared by every attempt.
+ * One client request's upstream budget: a signal that fires when the client disconnects, the
+ * provider's total timeout passes or the first-byte timeout passes before a 2xx answer's headers,
+ * whichever is first, shared by every attempt.
+ *
+ * The first-byte timeout is timed here, with Node's own timer, from the start of the call across
+ * every attempt: undici's headersTimeout (kept as a backstop) runs on its 1 s-resolution fast
+ * timer, which fires up to ~1 s late, and restarts on every retry, so a 15 s first-byte timeout
+ * with the default 3 attempts answered after 30-45 s. Quick failures (refused, 5xx, 429) are
+ * still retried within the budget; a timed-out attempt ends the call with a 504.
  *
  * The signal is an EventEmitter, which undici accepts as a request signal, and the client's
  * disconnect is heard through ctx.client.onAbort: AbortSignals and their listeners cost more than the rest
@@ -10,8 +17,12 @@ import { EventEmitter } from "node:events";
 import { ClientAbortError, GatewayTimeoutError } from "../../core/errors.js";
 import type { CallContext } from "../types.js";
 
+const noop = () => undefined;
+
 export class UpstreamSignal extends EventEmitter {
   aborted = false;
+  /** Called by the exchanges at a 2xx answer's headers: the first-byte timer stops. */
+  firstByte: () => void = noop;
 
   abort(): void {
     if (this.aborted) return;
@@ -24,14 +35,18 @@ export class CallState {
   readonly signal = new UpstreamSignal();
   readonly deadline: number;
   private expired = false;
+  private firstByteExpired = false;
   private clientGone = false;
   private readonly timer: NodeJS.Timeout;
+  private firstByteTimer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: () => void;
 
   constructor(
     readonly ctx: CallContext,
     private readonly providerId: string,
     private readonly totalMs: number,
+    /** Absent or not below totalMs: only the total timeout bounds the wait for the first byte. */
+    private readonly firstByteMs?: number,
   ) {
     this.unsubscribe = ctx.client.onAbort(() => {
       this.clientGone = true;
@@ -45,12 +60,28 @@ export class CallState {
     }, totalMs);
     // A stream nobody reads any more must not keep the process alive.
     this.timer.unref();
+    if (firstByteMs !== undefined && firstByteMs < totalMs) {
+      const timer = setTimeout(() => {
+        this.firstByteExpired = true;
+        this.signal.abort();
+      }, firstByteMs);
+      timer.unref();
+      this.firstByteTimer = timer;
+      this.signal.firstByte = () => this.clearFirstByte();
+    }
+  }
+
+  private clearFirstByte(): void {
+    clearTimeout(this.firstByteTimer);
+    this.firstByteTimer = undefined;
   }
 
   /** Why the call was cut short, if it was: the client left, or the total timeout passed. */
   interrupted(): Error | undefined {
     if (this.clientGone) return new ClientAbortError();
     if (this.expired) return new GatewayTimeoutError(`${this.providerId}: the upstream exchange exceeded the total timeout (${this.totalMs} ms)`);
+    if (this.firstByteExpired)
+      return new GatewayTimeoutError(`${this.providerId}: the upstream did not respond in time (first byte timeout, ${this.firstByteMs} ms)`);
     return undefined;
   }
 
@@ -73,6 +104,7 @@ export class CallState {
 
   dispose(): void {
     clearTimeout(this.timer);
+    this.clearFirstByte();
     this.unsubscribe();
   }
 }

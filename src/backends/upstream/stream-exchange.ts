@@ -115,6 +115,7 @@ export function exchangeStream(
       },
       onHeaders: (statusCode, raw, resume) => {
         started = true;
+        if (statusCode >= 200 && statusCode < 300) signal.firstByte();
         body.resume = resume;
         resolve(new StreamedResponse(statusCode, raw, body, maxBytes, providerId));
         return true;

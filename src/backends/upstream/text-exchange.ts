@@ -85,6 +85,7 @@ export function exchangeText(
         status = statusCode;
         raw = headers;
         failed = statusCode < 200 || statusCode >= 300;
+        if (!failed) signal.firstByte();
         if (failed) limit = ERROR_BODY_BYTES;
         else if ((announcedLengthRaw(headers) ?? 0) > maxBytes) throw responseTooLarge(providerId, maxBytes);
         return true;

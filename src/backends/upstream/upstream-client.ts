@@ -17,6 +17,7 @@ import { sseEvents, SseOverflowError } from "./sse-events.js";
 import { exchangeText, type UpstreamResponse } from "./text-exchange.js";
 import { exchangeStream, StreamedResponse } from "./stream-exchange.js";
 import * as errors from "./upstream-errors.js";
+import { telemetry } from "../../core/telemetry.js";
 
 /** Which configured URL served (`<provider-id>#<index>`); the header name is wire compatibility. */
 export const ENDPOINT_HEADER = "x-understudy-endpoint";
@@ -61,7 +62,7 @@ export class UpstreamClient {
   /** A non-streaming call: the upstream's answer in the internal shape, `model` set to the client's name. */
   async json(method: UpstreamMethod, request: Readonly<Json>, ctx: CallContext): Promise<Decoded> {
     const body = this.cfg.codec.encode(method, request, this.cfg.upstreamModel);
-    const call = new CallState(ctx, this.id, this.cfg.options.timeouts.total_ms);
+    const call = new CallState(ctx, this.id, this.cfg.options.timeouts.total_ms, this.cfg.options.timeouts.first_byte_ms);
     const decode = this.decodeContext(ctx, request);
     try {
       return await this.withFailover(call, method, body, false, decode, (res, _call, dbg) => this.readJson(method, res, decode, dbg));
@@ -74,7 +75,7 @@ export class UpstreamClient {
   async generate(method: UpstreamMethod, request: Readonly<Json>, ctx: CallContext): Promise<Decoded | AsyncIterable<unknown>> {
     if (request.stream !== true) return this.json(method, request, ctx);
     const body = this.cfg.codec.encode(method, request, this.cfg.upstreamModel);
-    const call = new CallState(ctx, this.id, this.cfg.options.timeouts.total_ms);
+    const call = new CallState(ctx, this.id, this.cfg.options.timeouts.total_ms, this.cfg.options.timeouts.first_byte_ms);
     const decode = this.decodeContext(ctx, request);
     try {
       const stream = await this.withFailover(call, method, body, true, decode, (res, c, dbg) => this.openStream(method, res, c, decode, dbg));
@@ -102,6 +103,7 @@ export class UpstreamClient {
         if (now + delay >= call.deadline) break;
         await call.sleep(delay);
       }
+      if (attempt > 0) telemetry().upstreamRetry(u.shownUrl);
       try {
         const result = await this.attempt(call, u, method, body, stream, decode, accept);
         urls.succeeded(u);
@@ -110,6 +112,8 @@ export class UpstreamClient {
       } catch (err) {
         const interrupted = call.interrupted();
         if (interrupted) throw interrupted;
+        // Every failed attempt but an upstream's 4xx answer (the client's request, passed on as it is).
+        if (!(err instanceof ApiError && err.status < 500)) telemetry().upstreamError(u.shownUrl);
         if (!(err instanceof errors.RetryableFailure)) throw err instanceof ApiError ? withUrlLabel(err, u) : err;
         last = { error: err.error, url: u };
         if (err.urlFault) urls.failed(u, Date.now());

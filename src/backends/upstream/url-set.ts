@@ -9,12 +9,15 @@ import type { Pool } from "undici";
 import type { Provider } from "../types.js";
 import type { UpstreamOptions } from "./options.js";
 import { undici } from "./undici-module.js";
-import { urlSecrets } from "./url-secrets.js";
+import { redactUrl, urlSecrets } from "./url-secrets.js";
+import { telemetry } from "../../core/telemetry.js";
 
 export interface UpstreamUrl {
   readonly index: number;
   /** `<provider-id>#<index>`: what the x-understudy-endpoint header and logs show (never the URL itself). */
   readonly label: string;
+  /** The configured URL without userinfo or query values (url-secrets.ts): the metrics' endpoint label and the request log's upstream URL. */
+  readonly shownUrl: string;
   readonly origin: string;
   /** The URL's path without a trailing slash, e.g. `/v1`; operation paths are appended to it. */
   readonly basePath: string;
@@ -55,9 +58,13 @@ export class UrlSet {
         headersTimeout: t.first_byte_ms,
         bodyTimeout: t.idle_ms,
       });
+      const label = `${provider.id}#${index}`;
+      const shownUrl = redactUrl(configured.url);
+      shownUrls.set(label, shownUrl);
       return {
         index,
-        label: `${provider.id}#${index}`,
+        label,
+        shownUrl,
         origin: url.origin,
         basePath: url.pathname.replace(/\/+$/, ""),
         search: url.search,
@@ -136,6 +143,7 @@ export class UrlSet {
     if (u.failures >= this.options.retry.failures_before_cooldown) {
       u.failures = 0;
       u.coolUntil = now + this.options.retry.cooldown_ms;
+      telemetry().upstreamCooldown(u.shownUrl);
     }
   }
 
@@ -148,6 +156,12 @@ export class UrlSet {
     await Promise.allSettled(this.urls.map((u) => u.pool.close()));
   }
 }
+
+/** Each endpoint label's URL without secrets, as the latest URL set for that provider configured it (for the request log). */
+const shownUrls = new Map<string, string>();
+
+/** The URL (without secrets) behind an x-understudy-endpoint label. */
+export const endpointUrl = (label: string): string | undefined => shownUrls.get(label);
 
 export function redactSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
