@@ -7,7 +7,8 @@
  * request is admitted unlimited, a warning logged once per outage), per UNDERSTUDY_LIMITS_FAIL.
  */
 import { randomUUID } from "node:crypto";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
+import { lazyModule } from "../core/lazy-module.js";
 import type { ApiKey } from "../core/api-key.js";
 import { LimitsUnavailableError } from "../core/errors.js";
 import * as bucket from "./bucket.js";
@@ -15,6 +16,8 @@ import type { Limiter, Ticket } from "./limiter.js";
 import { UNLIMITED_TICKET } from "./memory-limiter.js";
 import { ADMIT_LUA, END_LUA, RENEW_LUA } from "./redis-scripts.js";
 import { keyLimits, rateLimitHeaders, refusal, type KeyLimits, type Usage } from "./standing.js";
+
+const ioredis = lazyModule<typeof import("ioredis")>("ioredis");
 
 export const LIMITS_KEY_PREFIX = "understudy:limit:";
 /** How long connecting and each command may take before admission fails (closed or open). Set with `UNDERSTUDY_REDIS_TIMEOUT_MS`. */
@@ -72,7 +75,7 @@ export class RedisLimiter implements Limiter {
     const timeout = options.timeoutMs ?? REDIS_LIMITS_TIMEOUT_MS;
     this.prefix = options.keyPrefix ?? LIMITS_KEY_PREFIX;
     this.leaseMs = options.leaseMs ?? CONCURRENCY_LEASE_MS;
-    const client = new Redis(options.url, {
+    const client = new (ioredis().Redis)(options.url, {
       lazyConnect: true,
       connectTimeout: timeout,
       commandTimeout: timeout,

@@ -4,7 +4,10 @@
  * Every call is bounded: the client connects on first use, a command waits at most `timeoutMs`
  * (queued while disconnected included), and a request gives up after one reconnection attempt.
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
+import { lazyModule } from "../core/lazy-module.js";
+
+const ioredis = lazyModule<typeof import("ioredis")>("ioredis");
 import { StoreUnavailableError } from "../core/errors.js";
 import { decodeRecord, encodeRecord, storeFailure } from "./record-json.js";
 import { isResponseId, type ResponseStore, type StoredResponse } from "./response-store.js";
@@ -35,7 +38,7 @@ export class RedisResponseStore implements ResponseStore {
   constructor(private readonly options: RedisStoreOptions) {
     const timeout = options.timeoutMs ?? REDIS_TIMEOUT_MS;
     this.prefix = options.keyPrefix ?? REDIS_KEY_PREFIX;
-    this.client = new Redis(options.url, {
+    this.client = new (ioredis().Redis)(options.url, {
       lazyConnect: true,
       connectTimeout: timeout,
       commandTimeout: timeout,

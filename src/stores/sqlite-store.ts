@@ -6,10 +6,13 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { lazyModule } from "../core/lazy-module.js";
 import { StoreUnavailableError } from "../core/errors.js";
 import { decodeRecord, encodeRecord, storeFailure } from "./record-json.js";
 import { isResponseId, type ResponseStore, type StoredResponse } from "./response-store.js";
+
+const sqlite = lazyModule<typeof Database>("better-sqlite3");
 
 export const SQLITE_FILE_NAME = "responses.sqlite";
 
@@ -98,7 +101,7 @@ export class SqliteResponseStore implements ResponseStore {
   private open(create: boolean): Statements | undefined {
     if (!create && !fs.existsSync(this.file)) return undefined;
     if (create) fs.mkdirSync(this.options.dataDir, { recursive: true });
-    const db = new Database(this.file, { fileMustExist: !create, timeout: this.options.busyTimeoutMs ?? BUSY_TIMEOUT_MS });
+    const db = new (sqlite())(this.file, { fileMustExist: !create, timeout: this.options.busyTimeoutMs ?? BUSY_TIMEOUT_MS });
     try {
       db.pragma("journal_mode = WAL");
       // WAL with NORMAL: a power loss may drop the last commits, never corrupt the file.
