@@ -8,7 +8,6 @@ import type { Logger } from "pino";
 import { clipEcho } from "../core/errors.js";
 import { RequestTrace } from "../core/telemetry.js";
 import type { SseFrame } from "../core/sse-frame.js";
-import { batched, batchesOf, type Batched } from "../core/async-queue.js";
 import { endpointUrl } from "../backends/upstream/url-set.js";
 import type { ModelIndex } from "../config/resolve.js";
 import { NO_KEY, UNKNOWN_MODEL, type PrometheusMetrics } from "../metrics/prometheus.js";
@@ -95,27 +94,16 @@ function recordRequest(trace: HttpTrace, res: ServerResponse, now: number): void
 }
 
 /**
- * A stream's frames, with its first batch and last two kept on the trace for the usage they may
- * report (usage-tokens.ts): one more promise step per batch, no per-frame work.
+ * A stream's batch as the SSE writer writes it: the first batch and the last two are kept on the
+ * trace for the usage they may report (usage-tokens.ts). Called by the writer's own loop, so a
+ * stream pays one call per batch and no extra promise step.
  */
-export function keepingUsageFrames(frames: AsyncIterable<SseFrame>, trace: RequestTrace): Batched<SseFrame> {
-  return batched(() => {
-    const inner = batchesOf(frames);
-    const keep = (step: IteratorResult<readonly SseFrame[]>) => {
-      if (!step.done) {
-        if (trace.firstBatch === undefined) trace.firstBatch = step.value;
-        else {
-          trace.prevBatch = trace.lastBatch;
-          trace.lastBatch = step.value;
-        }
-      }
-      return step;
-    };
-    return {
-      next: () => inner.next().then(keep),
-      return: async () => (await inner.return?.()) ?? { value: undefined, done: true },
-    };
-  });
+export function keepUsageBatch(trace: RequestTrace, batch: readonly SseFrame[]): void {
+  if (trace.firstBatch === undefined) trace.firstBatch = batch;
+  else {
+    trace.prevBatch = trace.lastBatch;
+    trace.lastBatch = batch;
+  }
 }
 
 /** The operation a request runs: its surface, its name, and the model the body names. */
@@ -126,7 +114,7 @@ export function traceOperation(trace: RequestTrace, surface: string, operation: 
   if (typeof model === "string") trace.model = model;
 }
 
-/** The handler's answer: when it came, a JSON answer's usage, or a stream's frames with their usage batches kept. */
+/** The handler's answer: when it came, and a JSON answer's usage (a stream's is kept by the SSE writer: keepUsageBatch). */
 export function traceAnswer(trace: RequestTrace, result: HandlerResult): HandlerResult {
   trace.handledAt = performance.now();
   if (result.kind === "json") {
@@ -134,5 +122,5 @@ export function traceAnswer(trace: RequestTrace, result: HandlerResult): Handler
     return result;
   }
   trace.stream = true;
-  return { kind: "stream", frames: keepingUsageFrames(result.frames, trace), headers: result.headers, onEnd: result.onEnd };
+  return result;
 }

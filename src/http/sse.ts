@@ -8,6 +8,8 @@ import type { StreamPolicy } from "../surfaces/types.js";
 import { writeHead } from "./request-id.js";
 import { cutIfNotFlushed } from "./respond.js";
 import type { Lifecycle } from "./lifecycle.js";
+import type { RequestTrace } from "../core/telemetry.js";
+import { keepUsageBatch } from "./request-log.js";
 
 const SSE_HEADERS = {
   "Content-Type": "text/event-stream; charset=utf-8",
@@ -127,6 +129,8 @@ export interface SseContext {
   writeStallMs: number;
   /** While the server drains, a stream still open when the grace ends is ended in band (lifecycle.ts). */
   lifecycle?: Lifecycle;
+  /** The request's trace: the batches that may report usage are kept on it (request-log.ts). */
+  trace?: RequestTrace;
 }
 
 /**
@@ -152,6 +156,7 @@ export async function writeSse(res: ServerResponse, frames: AsyncIterable<SseFra
   try {
     for (let step = first; !step.done; step = await batches.next()) {
       if (ctx.client.aborted || cut) throw new ClientAbortError();
+      if (ctx.trace !== undefined) keepUsageBatch(ctx.trace, step.value);
       out.push(framesText(step.value));
       if (out.backpressure) await out.backpressure;
     }
