@@ -26,7 +26,6 @@ const keysYaml = (extra: Record<string, unknown>[] = []) =>
     ...extra,
   ]);
 
-
 let upstream: FakeUpstream;
 let server: TestServer;
 let dir: string;
