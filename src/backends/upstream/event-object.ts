@@ -6,6 +6,7 @@
 import type { EventSourceMessage } from "eventsource-parser";
 import { jsonNestsDeeperThan } from "../../core/json-depth.js";
 import { UpstreamError } from "../../core/errors.js";
+import { isRelayableEventName } from "../../core/sse-frame.js";
 import type { DecodeContext, Json } from "./dialect.js";
 import { MAX_UPSTREAM_JSON_DEPTH, tooDeep } from "./response-limits.js";
 import { streamPayloadError, type Redact, type UpstreamErrorInfo } from "./upstream-errors.js";
@@ -36,4 +37,18 @@ export function eventObject(event: EventSourceMessage, ctx: DecodeContext, error
   const o = data as Json;
   if (errors.isErrorPayload(o)) throw streamPayloadError(providerId, errors.errorInfo(o, ctx.redact));
   return o;
+}
+
+/**
+ * The event's type: its data's `type` (Anthropic's and the Responses API's events repeat their name
+ * there), else its `event:` name, else `fallback`. It becomes the client's `event:` line, so a type
+ * that is not a plain name is the upstream's fault (a 502), never a line break thrown by the SSE
+ * writer mid-stream.
+ */
+export function relayedEventType(event: EventSourceMessage, data: Json, ctx: DecodeContext, fallback?: string): string {
+  const type = typeof data.type === "string" ? data.type : (event.event ?? fallback);
+  if (type === undefined || !isRelayableEventName(type)) {
+    throw new UpstreamError(502, `${ctx.providerId}: the upstream sent an event without a valid type`, "upstream_protocol_error");
+  }
+  return type;
 }

@@ -9,10 +9,10 @@
 import type { EventSourceMessage } from "eventsource-parser";
 import { UpstreamError } from "../../../../core/errors.js";
 import { SerializedJson } from "../../../../core/serialized-json.js";
-import { isRelayableEventName, type SseFrame } from "../../../../core/sse-frame.js";
+import type { SseFrame } from "../../../../core/sse-frame.js";
 import type { DecodeContext, Decoded, Json, StreamDecoder } from "../../dialect.js";
 import { parseUpstreamObject } from "../../response-limits.js";
-import { eventObject, type EventErrors } from "../../event-object.js";
+import { eventObject, relayedEventType, type EventErrors } from "../../event-object.js";
 import { streamPayloadError } from "../../upstream-errors.js";
 import { errorInfoFromPayload, isErrorPayload, parseErrorBody } from "./error-body.js";
 
@@ -67,8 +67,7 @@ export class ResponsesStreamDecoder implements StreamDecoder {
         return i + 1;
       }
       const data = eventObject(event, this.ctx, RESPONSES_EVENT_ERRORS);
-      const type = typeof data.type === "string" ? data.type : event.event;
-      if (type === undefined || !isRelayableEventName(type)) throw protocolError(this.ctx.providerId, "an event without a valid type");
+      const type = relayedEventType(event, data, this.ctx);
       out.push(this.frame(type, event.data, data));
       if (FINAL.has(type)) {
         this.complete = true;
