@@ -32,6 +32,7 @@ check(
 check("redocly lint: 0 errors (warnings counted in docs/conformance.md)", lintSpec());
 check("build (tsc)", step("build", "npm", ["run", "--silent", "build"]));
 check("type-check (src, test)", step("tsc", "npx", ["tsc", "-p", "tsconfig.test.json"]));
+check("type-check (ui: the admin page)", step("tsc ui", "npx", ["tsc", "-p", "ui/tsconfig.json"]));
 check("format (prettier --check)", step("format", "npm", ["run", "--silent", "format:check"]));
 
 const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "understudy-jest-")), "report.json");

@@ -200,6 +200,21 @@ export function buildCli(): Command {
       console.log(`wrote ${opts.out} (${fs.statSync(opts.out).size} bytes)`);
     });
   program
+    .command("pull <source>")
+    .description(
+      "download a GGUF model into <config>/models/ and register it: hf:<user>/<repo>/<file>.gguf, hf:<user>/<repo>:<quant>, an https:// URL or a local path " +
+        "(env HF_TOKEN, HF_ENDPOINT); Ctrl-C keeps a partial file the same pull resumes",
+    )
+    .option("--name <name>", "the model name, and <name>.yaml (default: from the file name)")
+    .option("--config <dir>", "config directory (env UNDERSTUDY_CONFIG, default ./config)")
+    .option("--quant <quant>", "quantization to pick from a hf:<user>/<repo> source (e.g. Q4_K_M)")
+    .option("--sha256 <hex>", "the file's expected sha256 (Hugging Face's is checked without it)")
+    .option("--force", "replace an existing registration file or model file of that name")
+    // Loaded on use: node-llama-cpp's downloader stays out of the server's start-up.
+    .action(async (source: string, opts: { name?: string; config?: string; quant?: string; sha256?: string; force?: boolean }) =>
+      (await import("./pull/pull-command.js")).pullCommand(source, { ...opts, config: opts.config ?? defaultConfigDir() }),
+    );
+  program
     .command("doctor")
     .description(`check a running OpenAI-compatible server against the spec, model by model (bounds: ${DOCTOR_DEFAULTS_HELP}); exit 1 on any failure`)
     .option("--url <url>", "the server's root URL", DOCTOR_URL)

@@ -90,10 +90,47 @@ export interface BackendInstance {
   readonly passesExtraFields?: boolean;
   /** Whether the backend holds its model in memory now (backends that load nothing omit it). */
   loaded?(): boolean;
-  /** Loads heavy resources now (registrations with `load: eager`). */
+  /** Loads heavy resources now (registrations with `load: eager`, the admin page's load button). */
   warm?(): Promise<void>;
+  /** Frees what warm loaded (the admin page's unload button); a backend with work in flight refuses (ModelBusyError). */
+  unload?(): Promise<void>;
+  /** What the admin page shows of the backend now: cheap, read on demand, never per request. */
+  status?(): BackendStatus;
   /** Called once the snapshot that created the instance is retired and idle. */
   release?(): Promise<void>;
+}
+
+/** A backend's live state as the admin page shows it (GET /admin/api/overview). Absent counts: the backend has none. */
+export interface BackendStatus {
+  /** Whether the model is in memory; null: the backend loads nothing (upstreams). */
+  loaded: boolean | null;
+  /** A load is under way. */
+  loading?: boolean;
+  /** Why the last load failed (cleared by a load that succeeds). */
+  loadError?: string;
+  /** Requests waiting for a sequence, sequences generating, and sequences in all (llama-cpp). */
+  queueDepth?: number;
+  busySequences?: number;
+  sequences?: number;
+  /** Upstreams: each configured URL's health. */
+  urls?: readonly UpstreamUrlStatus[];
+}
+
+export interface UpstreamUrlStatus {
+  /** `<provider-id>#<index>`, as the x-understudy-endpoint header shows it. */
+  label: string;
+  /** The configured URL without userinfo or query values (as logs show it). */
+  url: string;
+  /** Neither cooling down nor held by a Retry-After now. */
+  healthy: boolean;
+  /** Consecutive failures counted towards the next cooldown (reset when one starts and on success). */
+  failures: number;
+  /** Epoch ms; 0: not cooling down / not held. */
+  coolingUntil: number;
+  retryAfterUntil: number;
+  /** The last counted failure's message (keys redacted, clipped) and when it happened (epoch ms). */
+  lastError?: string;
+  lastErrorAt?: number;
 }
 
 export interface CreateContext {

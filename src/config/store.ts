@@ -98,6 +98,8 @@ export class ConfigStore {
   private snapshot: ConfigSnapshot;
   private lastProblems: readonly ConfigProblem[] = [];
   private loadedAt = new Date();
+  /** When a reload last ended, whatever its outcome (undefined: none since start). */
+  private reloadedAt?: Date;
   private watcher?: ConfigWatcher;
   /** The fingerprint of the directory as last loaded (taken before the load: a later edit differs). */
   private lastPrint: string;
@@ -150,6 +152,7 @@ export class ConfigStore {
   }
 
   private apply(loaded: LoadedConfig): boolean {
+    this.reloadedAt = new Date();
     if (loaded.problems.length > 0) {
       this.lastProblems = loaded.problems;
       for (const p of loaded.problems) this.log.error({ problem: formatProblem(p) }, "config reload rejected; still serving the last good config");
@@ -180,6 +183,16 @@ export class ConfigStore {
       loaded_at: this.loadedAt.toISOString(),
       loaded_models: this.snapshot.loadedModels(),
     };
+  }
+
+  /** The problems of the last load as they were found (file, line, field, message): /health formats them, the admin page shows them. */
+  problems(): readonly ConfigProblem[] {
+    return this.lastProblems;
+  }
+
+  /** When the snapshot in use was loaded, and when a reload last ended (any outcome; undefined: none since start). */
+  times(): { loadedAt: Date; lastReloadAt: Date | undefined } {
+    return { loadedAt: this.loadedAt, lastReloadAt: this.reloadedAt };
   }
 
   /**

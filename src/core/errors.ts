@@ -93,6 +93,20 @@ export class AdminRequiredError extends ApiError {
   }
 }
 
+/** A key without the admin role asked for the admin page's API (/admin/api/*, issue 16's contract: type invalid_request_error). */
+export class AdminKeyRequiredError extends ApiError {
+  constructor() {
+    super(403, "invalid_request_error", "The admin API needs an API key with role admin (keys.yaml)", null, "admin_key_required");
+  }
+}
+
+/** A model with requests in flight or waiting cannot be unloaded now (the admin page's unload); retry once it is idle. */
+export class ModelBusyError extends ApiError {
+  constructor(message: string) {
+    super(409, "invalid_request_error", message, null, "model_busy");
+  }
+}
+
 export class PayloadTooLargeError extends ApiError {
   constructor(limitBytes: number) {
     super(413, "invalid_request_error", `Request body is larger than the ${limitBytes}-byte limit`, null, "request_too_large");

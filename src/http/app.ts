@@ -16,7 +16,7 @@ import { BodyBudget, declaresTooLarge, readJsonBody, type BodyReading } from "./
 import { resolveHttpLimits, type HttpLimits } from "./limits.js";
 import { createFastPath, fastPathRoutes } from "./fast-path.js";
 import { requestIdOf } from "./request-id.js";
-import { beginRequest, type RequestObserver } from "./request-log.js";
+import { beginRequest, quietActivity, type RequestObserver } from "./request-log.js";
 import { isMetricsUrl, METRICS_PATH, metricsArePublic, metricsRoute } from "./metrics-route.js";
 import { prometheusMetrics } from "../metrics/prometheus.js";
 import { setTelemetry } from "../core/telemetry.js";
@@ -29,6 +29,8 @@ import { apiKeyOf, authenticate, keepApiKey } from "./auth.js";
 import type { Limiter } from "../limits/limiter.js";
 import { sourcegraphCatalogue } from "../config/sourcegraph-catalogue.js";
 import { readiness, refuseWhileDraining, type Lifecycle } from "./lifecycle.js";
+import { AdminActivity } from "./admin/activity.js";
+import { ADMIN_PATH, mountAdmin } from "./admin/admin-routes.js";
 
 /** How long after start-up the request validator is set up in the background. */
 const VALIDATOR_WARM_DELAY_MS = 250;
@@ -54,6 +56,8 @@ export interface AppOptions {
   limiter?: Limiter;
   /** The server-wide concurrency cap, `/ready` and the drain (lifecycle.ts); absent: no cap, never draining. */
   lifecycle?: Lifecycle;
+  /** The admin page's built files (default: dist/admin; tests give their own). */
+  adminDir?: string;
 }
 
 /** What both layers share: the limits, the body budget, the operation runner's options, each operation's surface. */
@@ -61,6 +65,8 @@ interface Shared {
   reading: BodyReading;
   run: RunOptions;
   surfaceFor: SurfaceLookup;
+  /** The admin page's traffic and recent requests, fed by the request log. */
+  activity: AdminActivity;
 }
 
 /**
@@ -76,6 +82,7 @@ export function createRequestListener(options: AppOptions): (req: IncomingMessag
     reading: { limits, budget: new BodyBudget(limits.bodyBytesInFlight) },
     run: { writeStallMs: limits.writeStallMs, limiter: options.limiter, lifecycle: options.lifecycle },
     surfaceFor,
+    activity: new AdminActivity(() => options.services.config.current().config),
   };
   const matchRoute = createRouteMatcher(routes);
   const validator = createRequestValidator(new Set(routes.filter((r) => handlers[r.operationId]).map((r) => r.operationId)));
@@ -99,7 +106,7 @@ export function createRequestListener(options: AppOptions): (req: IncomingMessag
   // Metrics: backends and config report to the process's Prometheus registry; each request is recorded at its end (request-log.ts).
   const metrics = prometheusMetrics();
   setTelemetry(metrics);
-  const observer: RequestObserver = { log: options.log, metrics, index: () => config.current().index };
+  const observer: RequestObserver = { log: options.log, metrics, index: () => config.current().index, activity: shared.activity };
   const publicMetrics = metricsArePublic();
   // Sourcegraph's service routes (/.api/modelconfig/...) are no operation; their clients read Sourcegraph's errors.
   const rootSurface = surfaces.find((s) => s.name === "sourcegraph") ?? DEFAULT_SURFACE;
@@ -140,6 +147,8 @@ function checkKey(keys: KeyTable | undefined, req: IncomingMessage, res: ServerR
   const key = authenticate(keys, req.headers, req.url);
   if (key === null) return true;
   if (key instanceof ApiError) {
+    // The admin page's own calls stay out of its traffic and table, refused ones too (its login polls).
+    if (req.url?.startsWith(ADMIN_PATH) === true) quietActivity(res);
     res.setHeader("x-request-id", requestIdOf(res));
     sendError(res, surface(), key);
     return false;
@@ -194,6 +203,7 @@ function createApp(options: AppOptions, handlers: Readonly<Record<string, Handle
   });
   mountSpecRoutes(app);
   app.get(METRICS_PATH, metricsRoute(prometheusMetrics(), services, metricsArePublic()));
+  mountAdmin(app, { services, activity: shared.activity, dir: options.adminDir });
 
   // One chain per implemented operation; the matched one runs (express-dispatch.ts), others are 501.
   const chains = new Map<RouteSpec, RequestHandler[]>();

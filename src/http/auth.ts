@@ -9,11 +9,14 @@ import { InvalidApiKeyError } from "../core/errors.js";
 import type { KeyTable } from "../config/keys.js";
 
 /**
- * Paths served without a key: health checks (load balancers and kubelets hold no key) and the
- * published spec (OpenAI's spec is public; ours adds nothing secret, and clients generate from it).
+ * Paths served without a key: health checks (load balancers and kubelets hold no key), the
+ * published spec (OpenAI's spec is public; ours adds nothing secret, and clients generate from it)
+ * and the admin page's files.
  * Everything else, the model lists included, needs one.
  */
-const PUBLIC_PATHS: ReadonlySet<string> = new Set(["/health", "/ready", "/openapi.json", "/openapi.yaml"]);
+const PUBLIC_PATHS: ReadonlySet<string> = new Set(["/health", "/ready", "/openapi.json", "/openapi.yaml", "/admin", "/admin/"]);
+/** The admin page's built files (http/admin/admin-assets.ts): they hold no secrets; its data (/admin/api/*) needs an admin key. */
+const PUBLIC_PREFIX = "/admin/assets/";
 
 const BEARER = /^(?:bearer|token)[ \t]+(\S+)[ \t]*$/i;
 
@@ -39,7 +42,8 @@ export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
 const isPublic = (url: string | undefined) => {
   if (url === undefined) return false;
   const q = url.indexOf("?");
-  return PUBLIC_PATHS.has(q < 0 ? url : url.slice(0, q));
+  const pathname = q < 0 ? url : url.slice(0, q);
+  return PUBLIC_PATHS.has(pathname) || pathname.startsWith(PUBLIC_PREFIX);
 };
 
 /**

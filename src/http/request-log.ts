@@ -22,6 +22,16 @@ export interface RequestObserver {
   metrics: PrometheusMetrics;
   /** The live model index: a model label is a name it knows. */
   index(): ModelIndex;
+  /** The admin page's traffic and recent requests (http/admin/activity.ts). */
+  activity?: ActivityRecorder;
+}
+
+/** Takes each request's record at its end (the admin page's), with the metrics' model label. */
+export interface ActivityRecorder {
+  /** Whether request bodies are to be kept (some provider has debug_connections). */
+  wantsBodies(): boolean;
+  /** `at`: the performance.now() of the request's end. */
+  record(trace: RequestTrace, body: unknown, key: string | undefined, label: string, status: number, latencyMs: number, ttftMs: number, at: number): void;
 }
 
 /** The surface label of a request no operation took (404s, /health, /metrics, refusals before routing). */
@@ -37,6 +47,16 @@ class HttpTrace extends RequestTrace {
   ) {
     super(startedAt, requestId);
   }
+  /** The client's body, kept only while some provider has debug_connections (the admin page shows those). */
+  body: unknown = undefined;
+  /** Left out of the admin page's traffic and table (the admin page's own requests). */
+  quiet = false;
+}
+
+/** Keeps the request out of the admin page's traffic and table (its own polling would swamp them); /metrics and the log still count it. */
+export function quietActivity(res: ServerResponse): void {
+  const trace = traceOf(res);
+  if (trace instanceof HttpTrace) trace.quiet = true;
 }
 
 /** Begins the request's trace: its id (the client's `x-request-id` or a new one) and its end. */
@@ -71,6 +91,7 @@ function recordRequest(trace: HttpTrace, res: ServerResponse, now: number): void
   const key = apiKeyOf(res)?.name;
   const model = trace.surface === undefined && trace.model === undefined ? UNKNOWN_MODEL : modelLabel(trace, observer.index());
   observer.metrics.request(trace.surface ?? NO_SURFACE, model, status, key ?? NO_KEY, latencyMs, ttftMs, trace.tokensIn, trace.tokensOut);
+  if (observer.activity !== undefined && !trace.quiet) observer.activity.record(trace, trace.body, key, model, status, latencyMs, ttftMs, now);
   const log = observer.log;
   if (!log.isLevelEnabled("info")) return;
   const line: Record<string, unknown> = { request_id: trace.requestId, status, latency_ms: rounded(latencyMs) };
@@ -110,6 +131,7 @@ export function keepUsageBatch(trace: RequestTrace, batch: readonly SseFrame[]):
 export function traceOperation(trace: RequestTrace, surface: string, operation: string, body: unknown): void {
   trace.surface = surface;
   trace.operation = operation;
+  if (trace instanceof HttpTrace && trace.observer.activity?.wantsBodies() === true) trace.body = body;
   const model = (body as { model?: unknown } | undefined)?.model;
   if (typeof model === "string") trace.model = model;
 }

@@ -23,6 +23,8 @@ export const llamaCppBackend: BackendModule = {
       countTokens: (req) => countPromptTokens(req, runtime),
       warm: async () => void (await runtime.load()),
       loaded: () => runtime.isLoaded,
+      unload: () => runtime.unloadIdle(),
+      status: () => runtime.status(),
       release: () => runtime.unload(),
     };
   },

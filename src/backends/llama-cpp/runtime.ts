@@ -6,12 +6,16 @@
 import os from "node:os";
 import type { ChatWrapper, LlamaChat, LlamaCompletion, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
 import type { Logger } from "pino";
-import { ServiceUnavailableError } from "../../core/errors.js";
+import { clipEcho, ModelBusyError, ServiceUnavailableError } from "../../core/errors.js";
 import { acquireModel, nodeLlamaCpp, releaseModel } from "./engine.js";
 import type { LlamaCppSettings } from "./settings.js";
 import { SlotPool, type Lease } from "./slots.js";
 import { loadCheckedTemplate } from "./template-check.js";
 import { telemetry } from "../../core/telemetry.js";
+import type { BackendStatus } from "../types.js";
+
+/** Longest load-failure message the admin page is shown (a template error may quote a long template). */
+const MAX_LOAD_ERROR_CHARS = 300;
 
 export interface Slot {
   sequence: LlamaContextSequence;
@@ -44,6 +48,10 @@ export class LlamaRuntime {
   private inUse = 0;
   /** Ends the metrics' view of this model's queue and sequences (set while loaded). */
   private unwatch?: () => void;
+  /** The generation slots while loaded (the admin page's queue and busy counts). */
+  private pool?: SlotPool<Slot>;
+  /** Why the last load failed; cleared by a load that succeeds. */
+  private loadError?: string;
 
   constructor(
     readonly settings: Readonly<LlamaCppSettings>,
@@ -56,9 +64,10 @@ export class LlamaRuntime {
 
   load(): Promise<Loaded> {
     this.loading ??= this.open().then(
-      (loaded) => ((this.isLoaded = true), loaded),
+      (loaded) => ((this.isLoaded = true), (this.loadError = undefined), loaded),
       (err) => {
         this.loading = undefined;
+        this.loadError = clipEcho((err as Error).message, MAX_LOAD_ERROR_CHARS);
         throw err;
       },
     );
@@ -83,6 +92,7 @@ export class LlamaRuntime {
       }
       this.log.info({ file: s.model, context_size: context.contextSize, parallel: s.parallel, threads: this.threads }, "llama.cpp model loaded");
       const pool = new SlotPool(slots, s.queue_limit);
+      this.pool = pool;
       this.unwatch = telemetry().localModel(this.registrationName(), () => ({ queued: pool.waiting, busy: slots.length - pool.available }));
       return { model, context, chatWrapper, slots: pool };
     } catch (err) {
@@ -136,8 +146,34 @@ export class LlamaRuntime {
     return typeof bound === "string" ? bound : this.settings.model;
   }
 
+  /** Loaded or not, and the generation slots' queue and use: read by the admin page, never per request. */
+  status(): BackendStatus {
+    const pool = this.isLoaded ? this.pool : undefined;
+    return {
+      loaded: this.isLoaded,
+      loading: this.loading !== undefined && !this.isLoaded,
+      loadError: this.loadError,
+      queueDepth: pool?.waiting ?? 0,
+      busySequences: pool === undefined ? 0 : pool.size - pool.available,
+      sequences: this.settings.parallel,
+    };
+  }
+
+  /**
+   * Unloads on request (the admin page): refused while a request holds or waits for a slot, since
+   * disposing the context under a generation would fail it. A later request loads the model again.
+   */
+  async unloadIdle(): Promise<void> {
+    const waiting = this.pool?.waiting ?? 0;
+    if (this.inUse > 0 || waiting > 0) {
+      throw new ModelBusyError(`The model is serving ${this.inUse} request(s) with ${waiting} waiting; unload it once it is idle`);
+    }
+    await this.unload();
+  }
+
   async unload(): Promise<void> {
     clearTimeout(this.idleTimer);
+    this.pool = undefined;
     this.unwatch?.();
     this.unwatch = undefined;
     const loading = this.loading;

@@ -20,6 +20,8 @@ export interface Lease<T> {
 export class SlotPool<T> {
   private readonly free: T[];
   private readonly waiters: Waiter<T>[] = [];
+  /** Slots in all, free or leased. */
+  readonly size: number;
 
   constructor(
     slots: T[],
@@ -27,6 +29,7 @@ export class SlotPool<T> {
     private readonly retryAfterSeconds = 1,
   ) {
     this.free = [...slots];
+    this.size = slots.length;
   }
 
   get waiting(): number {

@@ -22,7 +22,8 @@ function createUpstream(dialect: Dialect, ctx: CreateContext): BackendInstance {
   const native = { ...dialect.nativePaths, ...dialect.nativePathsOf?.(provider) };
   const paths = { ...dialect.paths, ...native };
   const client = new UpstreamClient({ provider, options, codec, paths, upstreamModel, urls: set, log: ctx.log });
-  const instance: BackendInstance = { passesExtraFields: codec.passesExtraFields, release };
+  // Loads nothing (loaded: null); its URLs' health is shared with every registration of the provider.
+  const instance: BackendInstance = { passesExtraFields: codec.passesExtraFields, release, status: () => ({ loaded: null, urls: set.statuses() }) };
   // The decoded answers are the internal (OpenAI) shapes: typed loosely here, checked by tests.
   if (dialect.paths.chat) instance.chat = (req, call) => client.generate("chat", req, call) as Promise<never>;
   if (dialect.paths.completion) instance.completion = (req, call) => client.generate("completion", req, call) as Promise<never>;

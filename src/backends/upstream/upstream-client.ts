@@ -116,7 +116,7 @@ export class UpstreamClient {
         if (!(err instanceof ApiError && err.status < 500)) telemetry().upstreamError(u.shownUrl);
         if (!(err instanceof errors.RetryableFailure)) throw err instanceof ApiError ? withUrlLabel(err, u) : err;
         last = { error: err.error, url: u };
-        if (err.urlFault) urls.failed(u, Date.now());
+        if (err.urlFault) urls.failed(u, Date.now(), err.error.message);
         if (err.retryAfterMs !== undefined) urls.holdUntil(u, Date.now() + err.retryAfterMs);
         // Every URL was cooling down: this request had its one try.
         if (pick.forced && u.coolUntil > Date.now()) break;

@@ -6,7 +6,7 @@
  * operation a registration serves; the config key keeps its name.)
  */
 import type { Pool } from "undici";
-import type { Provider } from "../types.js";
+import type { Provider, UpstreamUrlStatus } from "../types.js";
 import type { UpstreamOptions } from "./options.js";
 import { undici } from "./undici-module.js";
 import { redactUrl, urlSecrets } from "./url-secrets.js";
@@ -28,9 +28,15 @@ export interface UpstreamUrl {
   failures: number;
   coolUntil: number;
   retryAfterUntil: number;
+  /** The last counted failure's message (keys redacted, clipped) and its time (epoch ms, 0: none yet): for the admin page. */
+  lastError: string | undefined;
+  lastErrorAt: number;
   /** Smooth weighted round robin state. */
   current: number;
 }
+
+/** Longest last-error message kept per URL (an upstream's error body may be long). */
+const MAX_LAST_ERROR_CHARS = 300;
 
 export interface Pick {
   url: UpstreamUrl;
@@ -61,6 +67,8 @@ export class UrlSet {
       const label = `${provider.id}#${index}`;
       const shownUrl = redactUrl(configured.url);
       shownUrls.set(label, shownUrl);
+      if (provider.debug_connections) debugLabels.add(label);
+      else debugLabels.delete(label);
       return {
         index,
         label,
@@ -74,6 +82,8 @@ export class UrlSet {
         failures: 0,
         coolUntil: 0,
         retryAfterUntil: 0,
+        lastError: undefined,
+        lastErrorAt: 0,
         current: 0,
       };
     });
@@ -137,8 +147,13 @@ export class UrlSet {
     u.coolUntil = 0;
   }
 
-  /** A connection error, timeout, 5xx or auth failure: counts towards the cooldown. */
-  failed(u: UpstreamUrl, now: number): void {
+  /** A connection error, timeout, 5xx or auth failure: counts towards the cooldown. `message` is kept, redacted and clipped, for the admin page. */
+  failed(u: UpstreamUrl, now: number, message?: string): void {
+    if (message !== undefined) {
+      const shown = this.redact(message);
+      u.lastError = shown.length > MAX_LAST_ERROR_CHARS ? `${shown.slice(0, MAX_LAST_ERROR_CHARS)}…` : shown;
+      u.lastErrorAt = now;
+    }
     u.failures++;
     if (u.failures >= this.options.retry.failures_before_cooldown) {
       u.failures = 0;
@@ -152,6 +167,20 @@ export class UrlSet {
     if (until > u.retryAfterUntil) u.retryAfterUntil = until;
   }
 
+  /** Each URL's health now, as the admin page shows it. */
+  statuses(now = Date.now()): UpstreamUrlStatus[] {
+    return this.urls.map((u) => ({
+      label: u.label,
+      url: u.shownUrl,
+      healthy: u.coolUntil <= now && u.retryAfterUntil <= now,
+      failures: u.failures,
+      coolingUntil: u.coolUntil > now ? u.coolUntil : 0,
+      retryAfterUntil: u.retryAfterUntil > now ? u.retryAfterUntil : 0,
+      lastError: u.lastError,
+      lastErrorAt: u.lastError === undefined ? undefined : u.lastErrorAt,
+    }));
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled(this.urls.map((u) => u.pool.close()));
   }
@@ -162,6 +191,11 @@ const shownUrls = new Map<string, string>();
 
 /** The URL (without secrets) behind an x-understudy-endpoint label. */
 export const endpointUrl = (label: string): string | undefined => shownUrls.get(label);
+
+/** Endpoint labels whose provider (as the latest URL set for it configured it) has debug_connections: the admin page may show their requests' bodies. */
+const debugLabels = new Set<string>();
+
+export const endpointShowsBodies = (label: string): boolean => debugLabels.has(label);
 
 export function redactSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
