@@ -13,6 +13,7 @@ import { wallClock, type AdminActivity } from "./activity.js";
 import { adminAsset, adminIndex, defaultAdminDir, listAdminFiles } from "./admin-assets.js";
 import { loadOrUnload, type LoadAction } from "./load-model.js";
 import { overview } from "./overview.js";
+import type { RecentRequestsJson, WhoAmIJson } from "./admin-json.js";
 
 export interface AdminOptions {
   services: Services;
@@ -46,11 +47,16 @@ export function mountAdmin(app: Express, options: AdminOptions): void {
   api.use(requireAdmin(services));
   api.get("/whoami", (_req, res) => {
     const key = apiKeyOf(res);
-    json(res, { key: key?.name ?? null, role: key?.role === "admin" ? "admin" : null, open: services.config.current().config.keys === undefined });
+    const answer: WhoAmIJson = {
+      key: key?.name ?? null,
+      role: key?.role === "admin" ? "admin" : null,
+      open: services.config.current().config.keys === undefined,
+    };
+    json(res, answer);
   });
   api.get("/overview", (_req, res) => json(res, overview(services)));
   api.get("/traffic", (_req, res) => json(res, activity.traffic.read(Math.round(wallClock()))));
-  api.get("/requests", (_req, res) => json(res, { requests: activity.recent.read() }));
+  api.get("/requests", (_req, res) => json(res, { requests: activity.recent.read() } satisfies RecentRequestsJson));
   for (const action of ["load", "unload"] as const satisfies readonly LoadAction[]) {
     api.post(`/models/:name/${action}`, (req, res, next) => {
       loadOrUnload(services, String(req.params.name), action).then((answer) => json(res, answer), next);

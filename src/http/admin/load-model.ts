@@ -5,10 +5,11 @@
 import { clipEcho, InvalidRequestError, ModelNotFoundError } from "../../core/errors.js";
 import type { Services } from "../../services.js";
 import { canLoad } from "./overview.js";
+import type { LoadAnswerJson } from "./admin-json.js";
 
 export type LoadAction = "load" | "unload";
 
-export async function loadOrUnload(services: Services, name: string, action: LoadAction): Promise<{ name: string; loaded: boolean }> {
+export async function loadOrUnload(services: Services, name: string, action: LoadAction): Promise<LoadAnswerJson> {
   const snapshot = services.config.current();
   const named = snapshot.config.registrations.filter((r) => r.model === name);
   if (named.length === 0) throw new ModelNotFoundError(`The model '${clipEcho(name)}' does not exist`);

@@ -8,40 +8,7 @@ import type { ConfigSnapshot } from "../../config/store.js";
 import type { ConfigProblem } from "../../config/problems.js";
 import type { Registration } from "../../config/registration.js";
 import type { Services } from "../../services.js";
-
-export interface ProblemJson {
-  file: string;
-  line: number | null;
-  field: string | null;
-  message: string;
-}
-
-export interface UpstreamJson {
-  label: string;
-  url: string;
-  healthy: boolean;
-  failures: number;
-  cooling_until: string | null;
-  retry_after_until: string | null;
-  last_error: string | null;
-  last_error_at: string | null;
-}
-
-export interface ModelJson {
-  name: string;
-  aliases: string[];
-  endpoints: string[];
-  backend: string;
-  provider: string | null;
-  status: "ready" | "loading" | "unloaded" | "error";
-  capabilities: string[];
-  loaded: boolean | null;
-  can_load: boolean;
-  queue_depth: number | null;
-  busy_sequences: number | null;
-  sequences: number | null;
-  upstreams: UpstreamJson[];
-}
+import type { ModelJson, OverviewJson, ProblemJson, UpstreamJson } from "./admin-json.js";
 
 const iso = (epochMs: number | undefined) => (epochMs === undefined || epochMs <= 0 ? null : new Date(epochMs).toISOString());
 
@@ -96,7 +63,7 @@ export function modelJson(reg: Registration, backend: BackendInstance): ModelJso
   };
 }
 
-export function overview(services: Services) {
+export function overview(services: Services): OverviewJson {
   const store = services.config;
   // One snapshot for the whole answer, read synchronously: a reload cannot retire it half-way.
   const snapshot: ConfigSnapshot = store.current();

@@ -3,6 +3,7 @@
  * fields are overwritten in place, so recording a request allocates nothing. Times, ISO strings and
  * nulls are made only when GET /admin/api/requests reads the ring.
  */
+import type { RecentRequestJson } from "./admin-json.js";
 
 /** Requests the table keeps, newest replacing oldest. */
 export const RECENT_REQUESTS = 200;
@@ -25,21 +26,6 @@ export interface RequestRecord {
   tokensOut: number;
   /** The client's body as JSON text (already cut to MAX_BODY_CHARS), for debug_connections providers only. */
   body: string | undefined;
-}
-
-export interface RecentRequestJson {
-  time: string;
-  request_id: string;
-  key: string | null;
-  model: string;
-  backend: string | null;
-  operation: string | null;
-  status: number;
-  latency_ms: number;
-  ttft_ms: number | null;
-  tokens_in: number | null;
-  tokens_out: number | null;
-  body?: string;
 }
 
 const blank = (): RequestRecord => ({

@@ -5,6 +5,7 @@
  * rotated lazily when a request lands in a new second, and quantiles are computed only when
  * GET /admin/api/traffic reads them.
  */
+import type { TrafficJson, TrafficModelJson } from "./admin-json.js";
 
 /** Seconds of traffic kept: five minutes of one-second buckets. */
 export const TRAFFIC_BUCKETS = 300;
@@ -67,21 +68,6 @@ class Bucket {
       else stats.reset();
     }
   }
-}
-
-export interface TrafficModelJson {
-  requests: number;
-  rps: number;
-  p50_ms: number;
-  p99_ms: number;
-  ttft_p50_ms: number | null;
-  tokens_per_s: number;
-}
-
-export interface TrafficJson {
-  interval_ms: number;
-  now: number;
-  samples: { t: number; models: Record<string, TrafficModelJson> }[];
 }
 
 export class Traffic {

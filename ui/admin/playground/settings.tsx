@@ -18,6 +18,26 @@ interface Props {
 
 const inputValue = (e: Event) => (e.target as HTMLInputElement).value;
 
+interface NumberFieldProps {
+  id: string;
+  label: string;
+  min: string;
+  max?: string;
+  step: string;
+  /** As typed; empty: not sent. */
+  value: string;
+  onInput(value: string): void;
+}
+
+function NumberField({ id, label, min, max, step, value, onInput }: NumberFieldProps) {
+  return (
+    <div>
+      <label for={id}>{label}</label>
+      <input id={id} type="number" min={min} max={max} step={step} placeholder="default" value={value} onInput={(e) => onInput(inputValue(e))} />
+    </div>
+  );
+}
+
 export function Settings({ models, value, onChange, extensionsError }: Props) {
   const set = (patch: Partial<PlaygroundSettings>) => onChange({ ...value, ...patch });
   return (
@@ -32,31 +52,16 @@ export function Settings({ models, value, onChange, extensionsError }: Props) {
         ))}
       </select>
       <div class="row">
-        <div>
-          <label for="pg-temperature">Temperature</label>
-          <input
-            id="pg-temperature"
-            type="number"
-            min="0"
-            max="2"
-            step="0.1"
-            placeholder="default"
-            value={value.temperature}
-            onInput={(e) => set({ temperature: inputValue(e) })}
-          />
-        </div>
-        <div>
-          <label for="pg-max-tokens">Max tokens</label>
-          <input
-            id="pg-max-tokens"
-            type="number"
-            min="1"
-            step="1"
-            placeholder="default"
-            value={value.maxTokens}
-            onInput={(e) => set({ maxTokens: inputValue(e) })}
-          />
-        </div>
+        <NumberField
+          id="pg-temperature"
+          label="Temperature"
+          min="0"
+          max="2"
+          step="0.1"
+          value={value.temperature}
+          onInput={(temperature) => set({ temperature })}
+        />
+        <NumberField id="pg-max-tokens" label="Max tokens" min="1" step="1" value={value.maxTokens} onInput={(maxTokens) => set({ maxTokens })} />
       </div>
       <label for="pg-extensions">x-localai-extensions (JSON)</label>
       <textarea
