@@ -58,6 +58,8 @@ export interface AppOptions {
   lifecycle?: Lifecycle;
   /** The admin page's built files (default: dist/admin; tests give their own). */
   adminDir?: string;
+  /** Aborted when the server closes: background work not yet begun (the validator's warm-up) is called off. */
+  closed?: AbortSignal;
 }
 
 /** What both layers share: the limits, the body budget, the operation runner's options, each operation's surface. */
@@ -91,7 +93,9 @@ export function createRequestListener(options: AppOptions): (req: IncomingMessag
   // validate) had their chance: setting the validator up holds the event loop for ~300 ms with the
   // three surfaces' schemas, which a first GET /v1/models used to wait behind (bench/startup.mjs).
   // A request that needs validation before then sets it up itself.
-  setTimeout(() => validator.warm(), VALIDATOR_WARM_DELAY_MS).unref();
+  // A server closed sooner (a short test) never imports it: jest refuses imports after its teardown.
+  const warming = setTimeout(() => validator.warm(), VALIDATOR_WARM_DELAY_MS).unref();
+  options.closed?.addEventListener("abort", () => clearTimeout(warming), { once: true });
   const fastPath = createFastPath({
     app,
     routes: fastPathRoutes(routes, handlers),

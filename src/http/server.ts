@@ -20,8 +20,10 @@ export interface ListenOptions extends AppOptions {
 /** Starts the app, then loads the `load: eager` registrations' models; port 0 picks a free port (tests). */
 export async function startServer(options: ListenOptions): Promise<RunningServer> {
   const limits = resolveHttpLimits(options.limits);
-  const listener = releasingUnderLoad(createRequestListener(options));
+  const closed = new AbortController();
+  const listener = releasingUnderLoad(createRequestListener({ ...options, closed: closed.signal }));
   const server = http.createServer(serverOptions(limits), listener);
+  server.once("close", () => closed.abort());
   server.maxConnections = limits.maxConnections;
   // A client that asks before sending its body (Expect: 100-continue) hears 413 before sending a
   // byte of a body over the limit (the listener answers it); any other is told to go on.
