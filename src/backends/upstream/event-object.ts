@@ -6,7 +6,8 @@
 import type { EventSourceMessage } from "eventsource-parser";
 import { jsonNestsDeeperThan } from "../../core/json-depth.js";
 import { UpstreamError } from "../../core/errors.js";
-import { isRelayableEventName } from "../../core/sse-frame.js";
+import { SerializedJson } from "../../core/serialized-json.js";
+import { isRelayableEventName, type SseFrame } from "../../core/sse-frame.js";
 import type { DecodeContext, Json } from "./dialect.js";
 import { MAX_UPSTREAM_JSON_DEPTH, tooDeep } from "./response-limits.js";
 import { streamPayloadError, type Redact, type UpstreamErrorInfo } from "./upstream-errors.js";
@@ -51,4 +52,15 @@ export function relayedEventType(event: EventSourceMessage, data: Json, ctx: Dec
     throw new UpstreamError(502, `${ctx.providerId}: the upstream sent an event without a valid type`, "upstream_protocol_error");
   }
   return type;
+}
+
+/**
+ * The relayed frame: the upstream's own text, or, for an event whose `field` holds a whole object
+ * (Anthropic's message_start `message`, the Responses API's lifecycle `response`), the event
+ * re-serialized with that object's `model` the client's name. `field` undefined: relayed as it is.
+ */
+export function relayedFrame(type: string, text: string, data: Json, field: string | undefined, requestedModel: string): SseFrame {
+  const inner = field === undefined ? undefined : data[field];
+  if (typeof inner !== "object" || inner === null) return { event: type, data: new SerializedJson(text) };
+  return { event: type, data: { ...data, [field!]: { ...(inner as Json), model: requestedModel } } };
 }

@@ -5,13 +5,13 @@
  * a stream as the upstream's own named events.
  */
 import type { EventSourceMessage } from "eventsource-parser";
-import { relayUnparsed, SerializedJson } from "../../../../core/serialized-json.js";
-import type { SseFrame } from "../../../../core/sse-frame.js";
+import { relayUnparsed } from "../../../../core/serialized-json.js";
 import type { DecodeContext, Decoded, StreamDecoder } from "../../dialect.js";
 import { MAX_UPSTREAM_JSON_DEPTH, parseUpstreamObject } from "../../response-limits.js";
 import { streamPayloadError } from "../../upstream-errors.js";
 import { errorInfoOf, isErrorPayload } from "./error-body.js";
 import { eventJson, eventType } from "./event-json.js";
+import { relayedFrame } from "../../event-object.js";
 
 type Json = Record<string, unknown>;
 
@@ -45,7 +45,7 @@ export class NativeStreamDecoder implements StreamDecoder {
       const event = events[i];
       const data = eventJson(event, this.ctx);
       const type = eventType(event, data, this.ctx);
-      out.push(this.frame(type, event.data, data));
+      out.push(relayedFrame(type, event.data, data, type === "message_start" ? "message" : undefined, this.ctx.requestedModel));
       if (type === "message_delta") this.complete = true;
       if (type === "message_stop") {
         this.ended = true;
@@ -53,10 +53,5 @@ export class NativeStreamDecoder implements StreamDecoder {
       }
     }
     return events.length;
-  }
-
-  private frame(type: string, text: string, data: Json): SseFrame {
-    if (type !== "message_start" || typeof data.message !== "object" || data.message === null) return { event: type, data: new SerializedJson(text) };
-    return { event: type, data: { ...data, message: { ...(data.message as Json), model: this.ctx.requestedModel } } };
   }
 }

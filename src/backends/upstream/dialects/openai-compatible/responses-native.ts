@@ -8,11 +8,9 @@
  */
 import type { EventSourceMessage } from "eventsource-parser";
 import { UpstreamError } from "../../../../core/errors.js";
-import { SerializedJson } from "../../../../core/serialized-json.js";
-import type { SseFrame } from "../../../../core/sse-frame.js";
 import type { DecodeContext, Decoded, Json, StreamDecoder } from "../../dialect.js";
 import { parseUpstreamObject } from "../../response-limits.js";
-import { eventObject, relayedEventType, type EventErrors } from "../../event-object.js";
+import { eventObject, relayedEventType, relayedFrame, type EventErrors } from "../../event-object.js";
 import { streamPayloadError } from "../../upstream-errors.js";
 import { errorInfoFromPayload, isErrorPayload, parseErrorBody } from "./error-body.js";
 
@@ -68,7 +66,7 @@ export class ResponsesStreamDecoder implements StreamDecoder {
       }
       const data = eventObject(event, this.ctx, RESPONSES_EVENT_ERRORS);
       const type = relayedEventType(event, data, this.ctx);
-      out.push(this.frame(type, event.data, data));
+      out.push(relayedFrame(type, event.data, data, CARRIES_RESPONSE.has(type) ? "response" : undefined, this.ctx.requestedModel));
       if (FINAL.has(type)) {
         this.complete = true;
         this.ended = true;
@@ -76,11 +74,5 @@ export class ResponsesStreamDecoder implements StreamDecoder {
       }
     }
     return events.length;
-  }
-
-  private frame(type: string, text: string, data: Json): SseFrame {
-    const response = data.response;
-    if (!CARRIES_RESPONSE.has(type) || typeof response !== "object" || response === null) return { event: type, data: new SerializedJson(text) };
-    return { event: type, data: { ...data, response: { ...(response as Json), model: this.ctx.requestedModel } } };
   }
 }
