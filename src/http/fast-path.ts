@@ -62,7 +62,8 @@ function eovRequestClass(app: Express) {
     readonly url: string;
     readonly originalUrl: string;
     params = {};
-    cookies = {};
+    /** No cookies, as on the express routes (no cookie parser): eov then copies none per request. */
+    cookies = undefined;
     openapi: unknown;
     constructor(
       path: string,
@@ -87,6 +88,9 @@ function eovRequestClass(app: Express) {
   Object.setPrototypeOf(EovRequest.prototype, app.request);
   return EovRequest;
 }
+
+/** eov's middlewares never touch the response of a request they validate. */
+const NO_RESPONSE = {} as never;
 
 /**
  * express-openapi-validator's middlewares, run on an EovRequest: eov is the one validator (issue
@@ -115,17 +119,20 @@ class RouteValidator {
 
   private run(full: readonly RequestHandler[], req: IncomingMessage, path: string, body: unknown): Promise<unknown> {
     const requestOnly = this.requestOnly;
-    const fake = new this.EovRequest(path, req.headers, body, requestOnly !== undefined ? this.meta : undefined);
-    const chain = requestOnly !== undefined ? [requestOnly] : full;
+    if (requestOnly !== undefined) {
+      const fake = new this.EovRequest(path, req.headers, body, this.meta);
+      return new Promise((resolve, reject) => requestOnly(fake as never, NO_RESPONSE, (err?: unknown) => (err ? reject(err) : resolve(fake.body))));
+    }
+    const fake = new this.EovRequest(path, req.headers, body, undefined);
     return new Promise((resolve, reject) => {
       let i = 0;
       const next = (err?: unknown) => {
         if (err) return reject(err);
-        if (i === chain.length) {
-          if (requestOnly === undefined && fake.openapi) this.keepLookup(fake.openapi, full);
+        if (i === full.length) {
+          if (fake.openapi) this.keepLookup(fake.openapi, full);
           return resolve(fake.body);
         }
-        chain[i++](fake as never, {} as never, next);
+        full[i++](fake as never, NO_RESPONSE, next);
       };
       next();
     });

@@ -72,8 +72,11 @@ export async function runOperation(
     }
   }
   try {
-    if (key === undefined) await send(res, await served.handler(call), served.surface, sending);
-    else await runKeyed(served, call, key, res, sending, options.limiter);
+    if (key === undefined) {
+      // A JSON answer is written at once: no `await` on it (awaiting nothing still costs a microtask turn).
+      const streaming = send(res, await served.handler(call), served.surface, sending);
+      if (streaming !== undefined) await streaming;
+    } else await runKeyed(served, call, key, res, sending, options.limiter);
   } catch (err) {
     if (client.aborted || res.headersSent) return void res.end();
     sendError(res, served.surface, toApiError(err, input.requestId, log, input.body));
@@ -147,12 +150,18 @@ interface Sending {
   lifecycle?: Lifecycle;
 }
 
-async function send(res: ServerResponse, result: HandlerResult, surface: Surface, call: Sending): Promise<void> {
+/** Writes the answer: a JSON one at once (nothing to await), a stream as its frames come (a promise). */
+function send(res: ServerResponse, result: HandlerResult, surface: Surface, call: Sending): Promise<void> | undefined {
   if (call.trace !== undefined) result = traceAnswer(call.trace, result);
   if (result.kind === "json") {
     writeJson(res, result.status ?? 200, result.body, result.headers);
-    return cutIfNotFlushed(res, call.writeStallMs);
+    cutIfNotFlushed(res, call.writeStallMs);
+    return undefined;
   }
+  return sendStream(res, result, surface, call);
+}
+
+async function sendStream(res: ServerResponse, result: Extract<HandlerResult, { kind: "stream" }>, surface: Surface, call: Sending): Promise<void> {
   try {
     await writeSse(res, result.frames, surface, { ...call, headers: result.headers });
   } finally {

@@ -17,17 +17,22 @@ import { EventEmitter } from "node:events";
 import { ClientAbortError, GatewayTimeoutError } from "../../core/errors.js";
 import type { CallContext } from "../types.js";
 
-const noop = () => undefined;
-
 export class UpstreamSignal extends EventEmitter {
   aborted = false;
-  /** Called by the exchanges at a 2xx answer's headers: the first-byte timer stops. */
-  firstByte: () => void = noop;
+  /** The first-byte timer while it runs (CallState's). */
+  firstByteTimer: NodeJS.Timeout | undefined = undefined;
 
   abort(): void {
     if (this.aborted) return;
     this.aborted = true;
     this.emit("abort");
+  }
+
+  /** Called by the exchanges at a 2xx answer's headers: the first-byte timer stops. */
+  firstByte(): void {
+    if (this.firstByteTimer === undefined) return;
+    clearTimeout(this.firstByteTimer);
+    this.firstByteTimer = undefined;
   }
 }
 
@@ -38,7 +43,6 @@ export class CallState {
   private firstByteExpired = false;
   private clientGone = false;
   private readonly timer: NodeJS.Timeout;
-  private firstByteTimer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -54,26 +58,26 @@ export class CallState {
     });
     if (this.clientGone) throw new ClientAbortError();
     this.deadline = Date.now() + totalMs;
-    this.timer = setTimeout(() => {
-      this.expired = true;
-      this.signal.abort();
-    }, totalMs);
+    // The timers get the call as an argument: no closure per timer per call.
+    this.timer = setTimeout(CallState.expireTotal, totalMs, this);
     // A stream nobody reads any more must not keep the process alive.
     this.timer.unref();
     if (firstByteMs !== undefined && firstByteMs < totalMs) {
-      const timer = setTimeout(() => {
-        this.firstByteExpired = true;
-        this.signal.abort();
-      }, firstByteMs);
+      const timer = setTimeout(CallState.expireFirstByte, firstByteMs, this);
       timer.unref();
-      this.firstByteTimer = timer;
-      this.signal.firstByte = () => this.clearFirstByte();
+      this.signal.firstByteTimer = timer;
     }
   }
 
-  private clearFirstByte(): void {
-    clearTimeout(this.firstByteTimer);
-    this.firstByteTimer = undefined;
+  private static expireTotal(call: CallState): void {
+    call.expired = true;
+    call.signal.abort();
+  }
+
+  private static expireFirstByte(call: CallState): void {
+    call.signal.firstByteTimer = undefined;
+    call.firstByteExpired = true;
+    call.signal.abort();
   }
 
   /** Why the call was cut short, if it was: the client left, or the total timeout passed. */
@@ -104,7 +108,7 @@ export class CallState {
 
   dispose(): void {
     clearTimeout(this.timer);
-    this.clearFirstByte();
+    this.signal.firstByte();
     this.unsubscribe();
   }
 }

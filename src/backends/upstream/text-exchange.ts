@@ -53,6 +53,81 @@ class EnoughRead extends Error {}
 const ENOUGH = new EnoughRead();
 
 /**
+ * undici's handler for one exchange. A class, not an object of closures: one object per exchange
+ * where the closures were nine (a handler object, its five methods, the abort listener and helpers).
+ */
+class TextExchange implements Dispatcher.DispatchHandler {
+  private abort: ((err?: Error) => void) | undefined;
+  private status = 0;
+  private raw: Buffer[] = [];
+  private limit: number;
+  private failed = false;
+  private size = 0;
+  private readonly chunks: Buffer[] = [];
+  /** The signal's listener (`on`, not `once`, which would wrap it: settle removes it). */
+  private readonly onAbort = () => this.abort?.(new AbortedError());
+
+  constructor(
+    private readonly signal: UpstreamSignal,
+    private readonly maxBytes: number,
+    private readonly providerId: string,
+    private readonly resolve: (res: UpstreamResponse) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {
+    this.limit = maxBytes;
+    signal.on("abort", this.onAbort);
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abort = abort;
+    if (this.signal.aborted) abort(new AbortedError());
+  }
+
+  onHeaders(statusCode: number, headers: Buffer[]): boolean {
+    this.status = statusCode;
+    this.raw = headers;
+    const failed = statusCode < 200 || statusCode >= 300;
+    this.failed = failed;
+    if (!failed) this.signal.firstByte();
+    if (failed) this.limit = ERROR_BODY_BYTES;
+    else if ((announcedLengthRaw(headers) ?? 0) > this.maxBytes) throw responseTooLarge(this.providerId, this.maxBytes);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.size += chunk.length;
+    if (this.size > this.limit) {
+      // undici aborts the request (dropping the connection) with what the handler throws.
+      if (!this.failed) throw responseTooLarge(this.providerId, this.maxBytes);
+      this.chunks.push(chunk.subarray(0, chunk.length - (this.size - this.limit)));
+      throw ENOUGH;
+    }
+    this.chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    this.settle();
+    this.resolve(new TextResponse(this.status, this.raw, this.body()));
+  }
+
+  onError(err: Error): void {
+    this.settle();
+    if (err === ENOUGH) this.resolve(new TextResponse(this.status, this.raw, this.body()));
+    else this.reject(err);
+  }
+
+  private settle(): void {
+    this.signal.off("abort", this.onAbort);
+  }
+
+  private body(): string {
+    const chunks = this.chunks;
+    return chunks.length === 1 ? chunks[0].toString("utf8") : Buffer.concat(chunks).toString("utf8");
+  }
+}
+
+/**
  * One exchange, its body read whole. A 2xx body over `maxBytes` (announced or counted) aborts the
  * request with a 502; a non-2xx body is read to ERROR_BODY_BYTES and the connection dropped there.
  */
@@ -65,51 +140,6 @@ export function exchangeText(
 ): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(new AbortedError());
-    let abort: ((err?: Error) => void) | undefined;
-    let status = 0;
-    let raw: Buffer[] = [];
-    let limit = maxBytes;
-    let failed = false;
-    let size = 0;
-    const chunks: Buffer[] = [];
-    const onAbort = () => abort?.(new AbortedError());
-    signal.once("abort", onAbort);
-    const settle = () => signal.off("abort", onAbort);
-    const body = () => (chunks.length === 1 ? chunks[0].toString("utf8") : Buffer.concat(chunks).toString("utf8"));
-    dispatcher.dispatch(options, {
-      onConnect: (fn) => {
-        abort = fn;
-        if (signal.aborted) fn(new AbortedError());
-      },
-      onHeaders: (statusCode, headers) => {
-        status = statusCode;
-        raw = headers;
-        failed = statusCode < 200 || statusCode >= 300;
-        if (!failed) signal.firstByte();
-        if (failed) limit = ERROR_BODY_BYTES;
-        else if ((announcedLengthRaw(headers) ?? 0) > maxBytes) throw responseTooLarge(providerId, maxBytes);
-        return true;
-      },
-      onData: (chunk) => {
-        size += chunk.length;
-        if (size > limit) {
-          // undici aborts the request (dropping the connection) with what the handler throws.
-          if (!failed) throw responseTooLarge(providerId, maxBytes);
-          chunks.push(chunk.subarray(0, chunk.length - (size - limit)));
-          throw ENOUGH;
-        }
-        chunks.push(chunk);
-        return true;
-      },
-      onComplete: () => {
-        settle();
-        resolve(new TextResponse(status, raw, body()));
-      },
-      onError: (err) => {
-        settle();
-        if (err === ENOUGH) resolve(new TextResponse(status, raw, body()));
-        else reject(err);
-      },
-    });
+    dispatcher.dispatch(options, new TextExchange(signal, maxBytes, providerId, resolve, reject));
   });
 }

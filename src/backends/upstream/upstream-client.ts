@@ -71,9 +71,16 @@ export class UpstreamClient {
     }
   }
 
-  /** Chat and completions: JSON, or (stream: true) chunks whose first one has already arrived. */
-  async generate(method: UpstreamMethod, request: Readonly<Json>, ctx: CallContext): Promise<Decoded | AsyncIterable<unknown>> {
-    if (request.stream !== true) return this.json(method, request, ctx);
+  /**
+   * Chat and completions: JSON, or (stream: true) chunks whose first one has already arrived. Not
+   * async: an async function returning json()'s promise would add a promise and two microtask turns
+   * to every non-streaming call.
+   */
+  generate(method: UpstreamMethod, request: Readonly<Json>, ctx: CallContext): Promise<Decoded | AsyncIterable<unknown>> {
+    return request.stream === true ? this.stream(method, request, ctx) : this.json(method, request, ctx);
+  }
+
+  private async stream(method: UpstreamMethod, request: Readonly<Json>, ctx: CallContext): Promise<AsyncIterable<unknown>> {
     const body = this.cfg.codec.encode(method, request, this.cfg.upstreamModel);
     const call = new CallState(ctx, this.id, this.cfg.options.timeouts.total_ms, this.cfg.options.timeouts.first_byte_ms);
     const decode = this.decodeContext(ctx, request);
