@@ -70,6 +70,34 @@ function firstAnswer(all: Held[], status: number): Answer {
   return { status: hit ? status : 0, headers, body: split >= 0 ? text.slice(split + 4) : "", closed: true, timedOut: false };
 }
 
+/**
+ * Sends the headers of a too-large body, waits for the answer, then goes on sending body bytes
+ * (as a client streaming its body does) for a while, and reports whether the connection was reset
+ * under it. A client whose write fails this way loses the answer it was about to read.
+ */
+function sendsOnAfterAnswer(t: Target, head: Buffer, chunks: number): Promise<Answer> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port: t.port, host: t.host, allowHalfOpen: true });
+    const held: Held = { socket, received: [], closed: false };
+    let reset = false;
+    socket.on("error", () => (reset = true));
+    socket.on("data", (d: Buffer) => held.received.push(d));
+    socket.on("connect", async () => {
+      socket.write(head);
+      for (let i = 0; i < 100 && statusOf(held) === 0; i++) await sleep(20);
+      for (let i = 0; i < chunks && !socket.destroyed; i++) {
+        socket.write(Buffer.alloc(64 * 1024, 0x20));
+        await sleep(20);
+      }
+      socket.end();
+      await sleep(100);
+      const answer = firstAnswer([held], statusOf(held));
+      socket.destroy();
+      resolve({ ...answer, body: JSON.stringify({ reset, error: JSON.parse(answer.body || "{}").error }) });
+    });
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const announced = (name: string, target: string, method = "POST"): HostileCase => ({
@@ -135,6 +163,12 @@ hostileCategory(
       },
       status: 413,
       code: "request_too_large",
+    },
+    {
+      name: "a client still sending its body after the 413 is not reset (the server lingers, reading and dropping it)",
+      send: (t) => sendsOnAfterAnswer(t, httpRequest("POST", CHAT, { "Content-Type": "application/json", "Content-Length": 3 * MB }), 10),
+      status: 413,
+      check: (a) => expect(JSON.parse(a.body)).toMatchObject({ reset: false, error: { code: "request_too_large" } }),
     },
     {
       name: "bodies being received at once past the shared budget: 503 server_busy with Retry-After",
