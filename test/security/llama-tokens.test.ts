@@ -78,8 +78,15 @@ const below = (name: string, target: string, body: unknown, param: string): Host
 });
 
 /**
- * Sends `body` while polling `/health`; the answer fails the case (status 0) when any probe
- * took longer than HEALTH_MS, so a blocked event loop cannot pass.
+ * Tries of a probed case. A blocked event loop (the defect: 2.6 s to 55 s) fails every try; one
+ * slow probe on a test machine busy with other suites (CI once measured 345 ms, against about 25 ms
+ * on a quiet machine) does not fail the case unless it comes back on every try.
+ */
+const PROBED_TRIES = 3;
+
+/**
+ * Sends `body` while polling `/health`; the answer fails the case (status 0) when, on every try,
+ * some probe took longer than HEALTH_MS, so a blocked event loop cannot pass.
  */
 function probed(name: string, target: string, body: unknown, status: number, code: string, param: string): HostileCase {
   // Serialized once, here: stringifying 10 MB while probing would delay this process's own probes.
@@ -89,20 +96,19 @@ function probed(name: string, target: string, body: unknown, status: number, cod
     status,
     code,
     check: paramNames(param),
-    timeoutMs: 30_000,
+    timeoutMs: 30_000 * PROBED_TRIES,
     send: async (t: Target): Promise<Answer> => {
-      const prober = await HealthProber.start(t);
-      const allowed = HEALTH_MS + IDLE_FACTOR * prober.idleMs;
-      const result = await post(t, target, text, {}, 20_000);
-      const probes = await prober.stop();
-      const slow = probes.filter((p) => p.status !== 200 || p.ms > allowed).map((p) => Math.round(p.ms));
-      if (slow.length > 0)
-        return {
-          ...result,
-          status: 0,
-          body: `/health took ${slow.join(", ")} ms (of ${probes.length} probes; ${Math.round(allowed)} allowed) while the request ran`,
-        };
-      return result;
+      const slowTries: string[] = [];
+      for (let i = 0; i < PROBED_TRIES; i++) {
+        const prober = await HealthProber.start(t);
+        const allowed = HEALTH_MS + IDLE_FACTOR * prober.idleMs;
+        const result = await post(t, target, text, {}, 20_000);
+        const probes = await prober.stop();
+        const slow = probes.filter((p) => p.status !== 200 || p.ms > allowed).map((p) => Math.round(p.ms));
+        if (slow.length === 0) return result;
+        slowTries.push(`${slow.join(", ")} ms (of ${probes.length} probes; ${Math.round(allowed)} allowed)`);
+      }
+      return { status: 0, headers: {}, body: `/health was slow on every try while the request ran: ${slowTries.join("; ")}`, closed: false, timedOut: false };
     },
   };
 }
