@@ -22,7 +22,7 @@ export function writeJson(res: ServerResponse, status: number, body: unknown, he
 }
 
 /** How long a refused request's connection stays half-open after its answer, reading and dropping what the client still sends. */
-export const LINGER_MS = 2000;
+const LINGER_MS = 2000;
 
 /**
  * Closes a refused request's connection the way nginx's lingering close does. Node destroys a
