@@ -45,7 +45,7 @@ export function createRequestValidator(operationIds: ReadonlySet<string>): Reque
 async function createMiddlewares(spec: SpecDocument): Promise<readonly RequestHandler[]> {
   const OpenApiValidator = await import("express-openapi-validator");
   const middlewares = OpenApiValidator.middleware({
-    apiSpec: spec as never,
+    apiSpec: withComponentsCompiledApart(spec) as never,
     validateApiSpec: false,
     validateRequests: { allowUnknownQueryParameters: true, allErrors: false },
     validateResponses: false,
@@ -69,6 +69,36 @@ async function createMiddlewares(spec: SpecDocument): Promise<readonly RequestHa
     });
   };
   return [afterSpec, ...rest];
+}
+
+/** The empty schema the wrapped components refer to (a name no OpenAI or overlay schema has). */
+const APART = "UnderstudyCompiledApart";
+
+/**
+ * The spec with each component that refers to no other wrapped as `allOf: [{$ref: <empty>}, itself]`,
+ * which accepts exactly what it did. ajv compiles a referenced schema without any `$ref` into every
+ * schema that uses it; so the chat request's validator was one function of 32 KB of bytecode, with
+ * the tool, audio, web-search and grammar-format schemas of fields a request seldom sends written in
+ * line. V8 optimizes a function that large only after some 200 profiler ticks (seconds of traffic at
+ * one connection), and at one connection, where each request runs on cold caches, its size is paid
+ * for every request. With a `$ref` inside, each component is a function of its own, called only for
+ * the fields a request has. Measured side by side with the spec as it was: 3.5, 6 and 14 µs less
+ * CPU per proxied chat request at one connection (medians of three runs of ten paired cells), no
+ * change at 32.
+ */
+function withComponentsCompiledApart(spec: SpecDocument): SpecDocument {
+  const schemas: Record<string, unknown> = { ...spec.components?.schemas };
+  for (const [name, schema] of Object.entries(schemas)) {
+    if (!refersToAny(schema)) schemas[name] = { allOf: [{ $ref: `#/components/schemas/${APART}` }, schema] };
+  }
+  schemas[APART] = {};
+  return { ...spec, components: { ...spec.components, schemas } };
+}
+
+function refersToAny(node: unknown): boolean {
+  if (Array.isArray(node)) return node.some(refersToAny);
+  if (node === null || typeof node !== "object") return false;
+  return "$ref" in node || Object.values(node).some(refersToAny);
 }
 
 /** One express middleware that runs eov's chain, creating it first if this is the first request. */
