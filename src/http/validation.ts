@@ -6,7 +6,7 @@
  * `forOperation`, the fast path's RouteValidator via `chain`) go through the same instance.
  */
 import type { RequestHandler } from "express";
-import { validationSpec, type SpecDocument } from "../spec/extended-spec.js";
+import { collectRefs, validationSpec, type SpecDocument } from "../spec/extended-spec.js";
 import { runChain } from "./express-dispatch.js";
 import { releaseStartupHeap } from "./young-generation.js";
 
@@ -89,16 +89,10 @@ const APART = "UnderstudyCompiledApart";
 function withComponentsCompiledApart(spec: SpecDocument): SpecDocument {
   const schemas: Record<string, unknown> = { ...spec.components?.schemas };
   for (const [name, schema] of Object.entries(schemas)) {
-    if (!refersToAny(schema)) schemas[name] = { allOf: [{ $ref: `#/components/schemas/${APART}` }, schema] };
+    if (collectRefs(schema).length === 0) schemas[name] = { allOf: [{ $ref: `#/components/schemas/${APART}` }, schema] };
   }
   schemas[APART] = {};
   return { ...spec, components: { ...spec.components, schemas } };
-}
-
-function refersToAny(node: unknown): boolean {
-  if (Array.isArray(node)) return node.some(refersToAny);
-  if (node === null || typeof node !== "object") return false;
-  return "$ref" in node || Object.values(node).some(refersToAny);
 }
 
 /** One express middleware that runs eov's chain, creating it first if this is the first request. */

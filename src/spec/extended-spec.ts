@@ -115,7 +115,8 @@ function openRequestBodies(paths: Record<string, Record<string, any>>, schemas: 
   }
 }
 
-function collectRefs(node: unknown, out: string[] = []): string[] {
+/** The names of the components `node` refers to, anywhere inside it (with repeats). */
+export function collectRefs(node: unknown, out: string[] = []): string[] {
   if (Array.isArray(node)) for (const item of node) collectRefs(item, out);
   else if (node && typeof node === "object") {
     for (const [key, value] of Object.entries(node)) {
